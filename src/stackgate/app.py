@@ -1,0 +1,59 @@
+"""create_app(settings): wiring only: routers, error handlers, middleware, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from stackgate import __version__
+from stackgate.bootstrap import Container, bootstrap
+from stackgate.catalog.routes import router as catalog_router
+from stackgate.compute.routes import router as compute_router
+from stackgate.config import Settings
+from stackgate.core.health import router as health_router
+from stackgate.core.logging import configure_logging
+from stackgate.core.middleware import RequestIdMiddleware
+from stackgate.core.problem import install_problem_handlers
+
+DESCRIPTION = """
+StackGate: one REST API for servers on OpenStack clouds (and on the built-in simulator).
+
+Errors are RFC 9457 `application/problem+json` with a stable `code`. Every response carries
+`X-Request-ID`. Asynchronous operations answer `202 Accepted`; send `Prefer: wait=N` to wait up
+to N seconds for the end state, and `Idempotency-Key` to make a create safe to retry.
+"""
+
+
+def create_app(
+    settings: Settings, *, container: Container | None = None, run_worker: bool | None = None
+) -> FastAPI:
+    """The API application. A given container is used as is (and not closed here)."""
+    owns_container = container is None
+    embedded = settings.embedded_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_container:
+            configure_logging(settings.log_level, json=settings.log_json)
+            built = bootstrap(settings)
+            app.state.container = built
+            await built.start(worker=embedded)
+        try:
+            yield
+        finally:
+            if owns_container:
+                await app.state.container.close()
+
+    app = FastAPI(
+        title="StackGate", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    if container is not None:
+        app.state.container = container
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    app.include_router(compute_router)
+    app.include_router(catalog_router)
+    return app

@@ -1,0 +1,108 @@
+"""The composition root: Settings in, long-lived parts out (API, worker, CLI alike)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from stackgate.catalog.handlers import ImageOperationHandler
+from stackgate.catalog.service import CatalogService
+from stackgate.compute import service as compute_service
+from stackgate.compute.actions import ServerActionService
+from stackgate.compute.handlers import ServerOperationHandler
+from stackgate.compute.service import ComputeConfig, ServerService
+from stackgate.config import Settings
+from stackgate.core.clock import Clock, SystemClock
+from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.providers.base import Provider
+from stackgate.providers.registry import build_provider
+from stackgate.worker.reconciler import Reconciler
+from stackgate.worker.registry import HandlerRegistry
+from stackgate.worker.runner import Runner
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    provider: Provider
+    clock: Clock
+    runner: Runner
+    reconciler: Reconciler
+    servers: ServerService
+    server_actions: ServerActionService
+    catalog: CatalogService
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, *, worker: bool) -> None:
+        """Open the provider; with `worker`, run the worker and reconciler in this process."""
+        await self.provider.start()
+        if worker:
+            self._stop.clear()
+            self._tasks = [asyncio.create_task(self.runner.run(self._stop)),
+                           asyncio.create_task(self.reconciler.run(self._stop))]
+
+    async def close(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 15)
+        self._tasks = []
+        await self.provider.close()
+        await self.engine.dispose()
+
+    async def check_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and url != prefix and ":memory:" not in url:
+        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    provider: Provider | None = None,
+    clock: Clock | None = None,
+) -> Container:
+    """Build every long-lived part from settings; tests pass their own engine or provider."""
+    _ensure_sqlite_dir(settings.database_url)
+    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                     max_overflow=settings.db_max_overflow)
+    sessionmaker = create_sessionmaker(engine)
+    provider = provider or build_provider(settings)
+    clock = clock or SystemClock()
+    registry = HandlerRegistry({
+        "server": ServerOperationHandler(sessionmaker, provider, clock=clock,
+                                         poll_interval=min(settings.worker_poll_interval, 0.5)),
+        "image": ImageOperationHandler(sessionmaker, provider, clock=clock),
+    })
+    runner = Runner(sessionmaker, registry, clock=clock,
+                    concurrency=settings.worker_concurrency,
+                    poll_interval=settings.worker_poll_interval,
+                    lease_seconds=settings.worker_lease_seconds)
+    servers = ServerService(
+        sessionmaker, clock=clock, wakeup=runner.wakeup,
+        config=ComputeConfig(operation_timeout=settings.operation_timeout,
+                             idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                             max_wait=settings.max_wait_seconds))
+    return Container(
+        settings=settings, engine=engine, sessionmaker=sessionmaker, provider=provider,
+        clock=clock, runner=runner,
+        reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),
+        servers=servers, server_actions=ServerActionService(servers),
+        catalog=CatalogService(sessionmaker, usage=compute_service.servers_using, clock=clock,
+                               operation_timeout=settings.operation_timeout),
+    )

@@ -1,0 +1,226 @@
+"""Catalog use cases: flavors and images, plus lookups other features make inside their own
+unit of work (a server create resolves its flavor and image in the same transaction)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.catalog.errors import (
+    AmbiguousReference,
+    CatalogInUse,
+    FlavorNameTaken,
+    FlavorNotFound,
+    ImageNotActive,
+    ImageNotFound,
+    UnknownReference,
+)
+from stackgate.catalog.models import Flavor, Image
+from stackgate.catalog.repository import FlavorRepository, ImageRepository
+from stackgate.catalog.schemas import FlavorCreate, FlavorUpdate, ImageCreate, ImageUpdate
+from stackgate.core.clock import Clock
+from stackgate.core.context import RequestContext
+from stackgate.core.operations import Operation
+from stackgate.core.pagination import PageRequest, PageResult
+from stackgate.core.uow import UnitOfWork
+
+
+class CatalogUsage(Protocol):
+    """How many live servers use a flavor or image (answered by compute, wired in bootstrap)."""
+
+    async def __call__(
+        self, uow: UnitOfWork, *, flavor_id: str | None = None, image_id: str | None = None
+    ) -> int: ...
+
+
+class CatalogUoW(UnitOfWork):
+    flavors: FlavorRepository
+    images: ImageRepository
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.flavors = FlavorRepository(session)
+        self.images = ImageRepository(session)
+
+
+class CatalogService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        usage: CatalogUsage,
+        clock: Clock,
+        operation_timeout: float = 600,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._usage = usage
+        self._clock = clock
+        self._operation_timeout = operation_timeout
+
+    def _uow(self) -> CatalogUoW:
+        return CatalogUoW(self._sessionmaker)
+
+    # flavors
+
+    async def list_flavors(self, *, name: str | None, page: PageRequest) -> PageResult[Flavor]:
+        """Flavors, filtered by name substring."""
+        async with self._uow() as uow:
+            return await uow.flavors.list(name=name, page=page)
+
+    async def get_flavor(self, flavor_id: str) -> Flavor:
+        """One flavor by id or name."""
+        async with self._uow() as uow:
+            flavor = await uow.flavors.find(flavor_id)
+            if flavor is None:
+                raise FlavorNotFound(flavor_id)
+            return flavor
+
+    async def create_flavor(self, ctx: RequestContext, data: FlavorCreate) -> Flavor:
+        """Add a flavor; names are unique."""
+        async with self._uow() as uow:
+            if await uow.flavors.name_taken(data.name):
+                raise FlavorNameTaken(data.name)
+            flavor = Flavor(**data.model_dump())
+            uow.flavors.add(flavor)
+            await uow.commit()
+            return flavor
+
+    async def update_flavor(self, ctx: RequestContext, flavor_id: str, data: FlavorUpdate) -> Flavor:
+        """Replace a flavor's properties."""
+        async with self._uow() as uow:
+            flavor = await uow.flavors.get(flavor_id)
+            if flavor is None:
+                raise FlavorNotFound(flavor_id)
+            if await uow.flavors.name_taken(data.name, exclude_id=flavor.id):
+                raise FlavorNameTaken(data.name)
+            for key, value in data.model_dump().items():
+                setattr(flavor, key, value)
+            await uow.commit()
+            return flavor
+
+    async def delete_flavor(self, ctx: RequestContext, flavor_id: str) -> None:
+        """Remove a flavor no live server uses."""
+        async with self._uow() as uow:
+            flavor = await uow.flavors.get(flavor_id)
+            if flavor is None:
+                raise FlavorNotFound(flavor_id)
+            in_use = await self._usage(uow, flavor_id=flavor.id)
+            if in_use:
+                raise CatalogInUse("flavor", flavor.id, in_use)
+            await uow.flavors.remove(flavor)
+            await uow.commit()
+
+    # images
+
+    async def list_images(
+        self, *, name: str | None, status: str | None, page: PageRequest
+    ) -> PageResult[Image]:
+        """Images, filtered by name substring and status."""
+        async with self._uow() as uow:
+            return await uow.images.list(name=name, status=status, page=page)
+
+    async def get_image(self, image_id: str) -> Image:
+        """One image by id."""
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            if image is None:
+                raise ImageNotFound(image_id)
+            return image
+
+    async def create_image(self, ctx: RequestContext, data: ImageCreate) -> Image:
+        """Register an image (active at once: there is no upload in the simulator)."""
+        async with self._uow() as uow:
+            image = Image(**data.model_dump(), status="active", owner_project_id=ctx.project_id)
+            uow.images.add(image)
+            await uow.commit()
+            return image
+
+    async def update_image(self, ctx: RequestContext, image_id: str, data: ImageUpdate) -> Image:
+        """Replace an image's properties."""
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            if image is None:
+                raise ImageNotFound(image_id)
+            for key, value in data.model_dump().items():
+                setattr(image, key, value)
+            await uow.commit()
+            return image
+
+    async def delete_image(self, ctx: RequestContext, image_id: str) -> None:
+        """Remove an image no live server uses; a snapshot is also deleted in the cloud."""
+        async with self._uow() as uow:
+            image = await uow.images.get(image_id)
+            if image is None:
+                raise ImageNotFound(image_id)
+            in_use = await self._usage(uow, image_id=image.id)
+            if in_use:
+                raise CatalogInUse("image", image.id, in_use)
+            if image.provider_id:
+                now = self._clock.now()
+                uow.operations.add(Operation(
+                    project_id=ctx.project_id, user_id=ctx.user_id, request_id=ctx.request_id,
+                    resource_type="image", resource_id=image.id, action="delete",
+                    params={"provider_id": image.provider_id},
+                    deadline_at=now + timedelta(seconds=self._operation_timeout),
+                ))
+            await uow.images.remove(image)
+            await uow.commit()
+
+
+async def resolve_flavor(uow: UnitOfWork, ref: str, *, field: str = "flavor") -> Flavor:
+    """The flavor a request names, by id or name; unknown -> 400 naming the field."""
+    flavor = await FlavorRepository(uow.session).find(ref)
+    if flavor is None:
+        raise UnknownReference(field, ref)
+    return flavor
+
+
+async def resolve_image(uow: UnitOfWork, ref: str, *, field: str = "image") -> Image:
+    """The active image a request names, by id or unique name; otherwise 400."""
+    matches = await ImageRepository(uow.session).find(ref)
+    if not matches:
+        raise UnknownReference(field, ref)
+    if len(matches) > 1:
+        raise AmbiguousReference(field, ref)
+    image = matches[0]
+    if image.status != "active":
+        raise ImageNotActive(ref, image.status)
+    return image
+
+
+def add_snapshot_image(
+    uow: UnitOfWork, *, name: str, project_id: str, server_id: str, base: Image | None,
+    min_disk_gb: int,
+) -> Image:
+    """A snapshot's image row, queued until the cloud has uploaded it (Glance's lifecycle)."""
+    image = Image(
+        name=name, status="queued", visibility="private", owner_project_id=project_id,
+        image_type="snapshot", source_server_id=server_id, min_disk_gb=min_disk_gb,
+        min_ram_mb=base.min_ram_mb if base else 0,
+        disk_format=base.disk_format if base else "qcow2",
+        os_distro=base.os_distro if base else None,
+    )
+    uow.session.add(image)
+    return image
+
+
+async def get_image_row(uow: UnitOfWork, image_id: str) -> Image | None:
+    """An image row for the worker to update (snapshot progress)."""
+    return await ImageRepository(uow.session).get(image_id)
+
+
+
+
+async def fail_snapshot(uow: UnitOfWork, image_id: object) -> None:
+    """A snapshot that will never finish: its queued image is killed (Glance's failed upload)."""
+    if not isinstance(image_id, str):
+        return
+    image = await ImageRepository(uow.session).get(image_id)
+    if image is not None and image.status in ("queued", "saving"):
+        image.status = "killed"
+
+
+async def snapshots_of(uow: UnitOfWork, server_id: str) -> list[Image]:
+    """Images made from a server, newest first."""
+    return list(await ImageRepository(uow.session).snapshots_of(server_id))

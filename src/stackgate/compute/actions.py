@@ -1,0 +1,130 @@
+"""Server action use cases: POST /vms/{id}/actions/{action} and snapshots."""
+
+from __future__ import annotations
+
+from stackgate.catalog import service as catalog_service
+from stackgate.catalog.models import Image
+from stackgate.compute.errors import ResizeToSameFlavor
+from stackgate.compute.models import Server
+from stackgate.compute.schemas import ActionRequest, SnapshotCreate
+from stackgate.compute.service import ComputeUoW, ServerService, check_fits, view_of
+from stackgate.compute.states import ACTION_ALIASES, Action, Status, check_action
+from stackgate.core.context import RequestContext
+from stackgate.core.errors import InvalidInput
+from stackgate.core.operations import OpResult
+
+# Which body fields each action takes; anything else is refused rather than ignored.
+_FIELDS: dict[str, set[str]] = {
+    Action.REBOOT: {"type"},
+    Action.RESIZE: {"flavor"},
+    Action.REBUILD: {"image"},
+    Action.LOCK: {"reason"},
+}
+
+
+def canonical_action(action: str, status: str) -> str:
+    """Aliases: restart = reboot; resume on a PAUSED server unpauses it (seed 000)."""
+    name = ACTION_ALIASES.get(action, action)
+    if name == Action.RESUME and status == Status.PAUSED:
+        return Action.UNPAUSE
+    return name
+
+
+class ServerActionService:
+    def __init__(self, servers: ServerService) -> None:
+        self._servers = servers
+
+    async def act(
+        self, ctx: RequestContext, server_id: str, action: str, body: ActionRequest | None
+    ) -> Server:
+        """Start one lifecycle action (202); the worker finishes it."""
+        body = body or ActionRequest()
+        async with self._servers.uow() as uow:
+            server = await self._servers.load(uow, ctx, server_id)
+            name = canonical_action(action, server.status)
+            given = body.model_dump(exclude_none=True).keys()
+            extra = set(given) - _FIELDS.get(name, set())
+            if extra:
+                raise InvalidInput(f"{action} takes no field(s) {', '.join(sorted(extra))}",
+                                   field=sorted(extra)[0])
+            reboot_type = body.type or "SOFT"
+            task = check_action(name, view_of(server), server_id=server.id,
+                                reboot_type=reboot_type, is_admin=ctx.is_admin)
+            params = await self._params(uow, server, name, body)
+            if name in (Action.LOCK, Action.UNLOCK):
+                return await self._set_lock(uow, ctx, server, name, body.reason)
+            if name == Action.REBOOT:
+                params["type"] = reboot_type
+            server.set_state(server.vm_state, task)
+            server.updated_at = self._servers.clock.now()
+            uow.operations.add(self._servers.new_operation(ctx, server, name, params))
+            await uow.commit()
+        self._servers.wake()
+        return server
+
+    async def _params(
+        self, uow: ComputeUoW, server: Server, action: str, body: ActionRequest
+    ) -> dict[str, object]:
+        if action == Action.RESIZE:
+            if body.flavor is None:
+                raise InvalidInput("resize needs a flavor", field="flavor")
+            flavor = await catalog_service.resolve_flavor(uow, body.flavor)
+            if flavor.id == server.flavor_id or flavor.name == server.flavor_name:
+                raise ResizeToSameFlavor()
+            image = await self._image_or_none(uow, server.image_id)
+            if image is not None:
+                check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb,
+                           "flavor")
+            return {"flavor": {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus,
+                               "ram_mb": flavor.ram_mb, "disk_gb": flavor.disk_gb}}
+        if action == Action.REBUILD:
+            ref = body.image or server.image_id
+            if ref is None:
+                raise InvalidInput("rebuild needs an image", field="image")
+            image = await catalog_service.resolve_image(uow, ref)
+            check_fits(server.disk_gb, server.ram_mb, image.min_disk_gb, image.min_ram_mb,
+                       "image")
+            return {"image": {"id": image.id, "name": image.name,
+                              "min_disk_gb": image.min_disk_gb, "min_ram_mb": image.min_ram_mb}}
+        return {}
+
+    @staticmethod
+    async def _image_or_none(uow: ComputeUoW, image_id: str | None) -> Image | None:
+        return None if image_id is None else await catalog_service.get_image_row(uow, image_id)
+
+    async def _set_lock(self, uow: ComputeUoW, ctx: RequestContext, server: Server,
+                        action: str, reason: str | None) -> Server:
+        """Locking is ours alone (no cloud call): it takes effect and is logged at once."""
+        server.locked = action == Action.LOCK
+        server.locked_reason = reason if server.locked else None
+        server.updated_at = self._servers.clock.now()
+        op = self._servers.new_operation(ctx, server, action)
+        op.finish(OpResult.SUCCESS)
+        uow.operations.add(op)
+        await uow.commit()
+        return server
+
+    async def snapshot(self, ctx: RequestContext, server_id: str, data: SnapshotCreate) -> Image:
+        """createImage: a queued image now, active when the cloud has uploaded it."""
+        async with self._servers.uow() as uow:
+            server = await self._servers.load(uow, ctx, server_id)
+            task = check_action(Action.SNAPSHOT, view_of(server), server_id=server.id,
+                                is_admin=ctx.is_admin)
+            base = await self._image_or_none(uow, server.image_id)
+            image = catalog_service.add_snapshot_image(
+                uow, name=data.name, project_id=server.project_id, server_id=server.id,
+                base=base, min_disk_gb=server.disk_gb)
+            await uow.flush()
+            server.set_state(server.vm_state, task)
+            server.updated_at = self._servers.clock.now()
+            uow.operations.add(self._servers.new_operation(
+                ctx, server, Action.SNAPSHOT, {"image_id": image.id, "name": data.name}))
+            await uow.commit()
+        self._servers.wake()
+        return image
+
+    async def list_snapshots(self, ctx: RequestContext, server_id: str) -> list[Image]:
+        """Images made from this server."""
+        async with self._servers.uow() as uow:
+            server = await self._servers.load(uow, ctx, server_id)
+            return await catalog_service.snapshots_of(uow, server.id)

@@ -1,0 +1,404 @@
+"""Worker side of server operations: drive the cloud, then record what it did.
+
+Each step reads the operation (short transaction), calls the provider with no transaction
+open, then writes the outcome in a second short transaction that first checks the operation is
+still ours. Every step is safe to repeat, so a crash anywhere resumes from the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.catalog import service as catalog_service
+from stackgate.compute.models import Server
+from stackgate.compute.service import TRANSITIONAL, ComputeUoW
+from stackgate.compute.states import Action, TaskState, VmState
+from stackgate.core.clock import Clock
+from stackgate.core.operations import Operation, OpResult, OpState
+from stackgate.providers.base import (
+    FlavorSpec,
+    ImageSpec,
+    Provider,
+    ProviderError,
+    ProviderImage,
+    ProviderNotFound,
+    ProviderServer,
+    ProviderUnavailable,
+    ServerSpec,
+)
+
+log = structlog.get_logger("stackgate.worker")
+
+
+def tag_for(server_id: str) -> str:
+    return f"stackgate-id={server_id}"
+
+
+@dataclass(slots=True)
+class Step:
+    """What one step learned; applied to the rows in the write transaction."""
+
+    kind: str  # "progress" | "done" | "failed" | "retry" | "gone"
+    server: ProviderServer | None = None
+    image: ProviderImage | None = None
+    message: str | None = None
+    fault_code: int = 500
+    updates: dict[str, Any] = field(default_factory=dict)
+
+
+class ServerOperationHandler:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        provider: Provider,
+        *,
+        clock: Clock,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._provider = provider
+        self._clock = clock
+        self._poll_interval = poll_interval
+
+    async def handle(self, op_id: str, owner: str) -> None:
+        """Advance one server operation by one step."""
+        async with ComputeUoW(self._sessionmaker) as uow:
+            op = await uow.operations.get(op_id)
+            if op is None or op.state != OpState.PENDING or op.lease_owner != owner:
+                return
+            server = await uow.servers.get_unscoped(op.resource_id)
+            if server is None:
+                op.finish(OpResult.ERROR, "server row missing")
+                await uow.commit()
+                return
+            snapshot = _Snapshot.of(op, server)
+        now = self._clock.now()
+        if now >= snapshot.deadline:
+            step = Step("failed", message=f"{snapshot.action} did not finish within its deadline")
+        else:
+            try:
+                step = await self._drive(snapshot)
+            except ProviderUnavailable as exc:
+                step = Step("retry", message=f"cloud unavailable: {exc.message}")
+            except ProviderNotFound as exc:
+                step = Step("gone", message=exc.message)
+            except ProviderError as exc:
+                step = Step("failed", message=exc.message, fault_code=exc.status_code or 500)
+        await self._record(op_id, owner, snapshot, step)
+
+    async def _drive(self, s: _Snapshot) -> Step:
+        compute = self._provider.compute
+        if s.phase == "submit":
+            updates = await self._submit(s)
+            if "provider_id" in updates:
+                s.provider_id = updates["provider_id"]
+            if s.provider_id is None:  # delete of a server the cloud never had
+                return Step("gone", updates=updates)
+            step = await self._poll(s)
+            step.updates.update(updates, phase="poll")
+            return step
+        if s.provider_id is None:
+            return Step("gone")
+        return await self._poll(s)
+
+    async def _submit(self, s: _Snapshot) -> dict[str, Any]:
+        """Ask the cloud to act; on a repeated attempt first check it already did."""
+        compute = self._provider.compute
+        if s.action in (Action.CREATE, Action.DELETE) and s.provider_id is None:
+            found = await compute.servers(tags=(tag_for(s.server_id),))
+            if found:
+                s.provider_id = found[0].id
+            elif s.action == Action.CREATE:
+                created = await compute.create_server(s.spec())
+                return {"provider_id": created.id}
+            else:
+                return {}
+            if s.action == Action.CREATE:
+                return {"provider_id": s.provider_id}
+        assert s.provider_id is not None
+        pid = s.provider_id
+        if s.attempts > 1 and s.action != Action.DELETE:
+            current = await compute.get_server(pid)
+            if current.task_state is not None or _looks_done(s, current):
+                return {}
+        match s.action:
+            case Action.DELETE:
+                await compute.delete_server(pid)
+            case Action.START:
+                await compute.start_server(pid)
+            case Action.STOP:
+                await compute.stop_server(pid)
+            case Action.REBOOT:
+                await compute.reboot_server(pid, str(s.params.get("type", "SOFT")))
+            case Action.PAUSE:
+                await compute.pause_server(pid)
+            case Action.UNPAUSE:
+                await compute.unpause_server(pid)
+            case Action.SUSPEND:
+                await compute.suspend_server(pid)
+            case Action.RESUME:
+                await compute.resume_server(pid)
+            case Action.RESIZE:
+                await compute.resize_server(pid, FlavorSpec(**s.params["flavor"]))
+            case Action.CONFIRM_RESIZE:
+                await compute.confirm_server_resize(pid)
+            case Action.REVERT_RESIZE:
+                await compute.revert_server_resize(pid)
+            case Action.REBUILD:
+                await compute.rebuild_server(pid, ImageSpec(**s.params["image"]))
+            case Action.SHELVE:
+                await compute.shelve_server(pid)
+            case Action.UNSHELVE:
+                await compute.unshelve_server(pid)
+            case Action.SNAPSHOT:
+                image = await compute.create_server_image(pid, str(s.params["name"]))
+                s.params["provider_image_id"] = image.id
+                return {"params": dict(s.params)}
+            case _:
+                raise ProviderError(f"unsupported action {s.action}")
+        return {}
+
+    async def _poll(self, s: _Snapshot) -> Step:
+        assert s.provider_id is not None
+        try:
+            current = await self._provider.compute.get_server(s.provider_id)
+        except ProviderNotFound:
+            if s.action == Action.DELETE:
+                return Step("done")
+            raise
+        busy = current.task_state is not None or current.status in TRANSITIONAL
+        if busy:
+            return Step("progress", server=current)
+        if s.action == Action.DELETE:
+            return Step("progress", server=current)  # not gone yet
+        if current.vm_state == VmState.ERROR:
+            fault = current.fault
+            return Step("failed", server=current,
+                        message=fault.message if fault else f"{s.action} failed in the cloud",
+                        fault_code=fault.code if fault else 500)
+        if s.action == Action.SNAPSHOT:
+            image = await self._provider.image.get_image(str(s.params["provider_image_id"]))
+            if image.status in ("queued", "saving"):
+                return Step("progress", server=current, image=image)
+            if image.status != "active":
+                return Step("failed", server=current, image=image,
+                            message=f"snapshot upload ended {image.status}")
+            return Step("done", server=current, image=image)
+        return Step("done", server=current)
+
+    async def _record(self, op_id: str, owner: str, s: _Snapshot, step: Step) -> None:
+        now = self._clock.now()
+        async with ComputeUoW(self._sessionmaker) as uow:
+            op = await uow.operations.get(op_id)
+            if op is None or op.state != OpState.PENDING or op.lease_owner != owner:
+                return  # cancelled by a delete, or our lease was lost: the new owner decides
+            server = await uow.servers.get_unscoped(s.server_id)
+            if server is None:
+                return
+            if "provider_id" in step.updates:
+                server.provider_id = step.updates["provider_id"]
+            if "params" in step.updates:
+                op.params = step.updates["params"]
+            if "phase" in step.updates:
+                op.phase = step.updates["phase"]
+            match step.kind:
+                case "progress" | "retry":
+                    if step.kind == "progress" and step.server is not None:
+                        _show_progress(server, s.action, step.server)
+                    delay = self._backoff(op.attempts if step.kind == "retry" else 0)
+                    op.next_attempt_at = now + timedelta(seconds=delay)
+                    op.lease_owner = None
+                    op.lease_until = None
+                    if step.message:
+                        op.message = step.message
+                case "done":
+                    await self._settle(uow, server, s, step, now)
+                    op.finish(OpResult.SUCCESS)
+                case "gone":
+                    if s.action == Action.DELETE:
+                        _mark_deleted(server, now)
+                        op.finish(OpResult.SUCCESS)
+                    else:
+                        _fail(server, now, 500, "the server disappeared from the cloud")
+                        op.finish(OpResult.ERROR, step.message or "server not found in the cloud")
+                case "failed":
+                    await self._fail_op(uow, server, s, step, now)
+                    op.finish(OpResult.ERROR, step.message)
+            server.updated_at = now
+            await uow.commit()
+        log.info("operation_step", op_id=op_id, action=s.action, kind=step.kind,
+                 server_id=s.server_id, message=step.message)
+
+    def _backoff(self, attempts: int) -> float:
+        if attempts <= 0:
+            return self._poll_interval
+        return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
+
+    async def _settle(self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step,
+                      now: datetime) -> None:
+        if s.action == Action.DELETE:
+            _mark_deleted(server, now)
+            return
+        current = step.server
+        assert current is not None
+        if s.action == Action.RESIZE:
+            server.old_flavor = _flavor_copy(server)
+            _apply_flavor(server, s.params["flavor"])
+        elif s.action == Action.REVERT_RESIZE and server.old_flavor:
+            _apply_flavor(server, server.old_flavor)
+            server.old_flavor = None
+        elif s.action == Action.CONFIRM_RESIZE:
+            server.old_flavor = None
+        elif s.action == Action.REBUILD:
+            server.image_id = s.params["image"]["id"]
+            server.image_name = s.params["image"]["name"]
+        elif s.action == Action.SNAPSHOT and step.image is not None:
+            image = await catalog_service.get_image_row(uow, str(s.params["image_id"]))
+            if image is not None:
+                image.status = "active"
+                image.size_bytes = step.image.size_bytes
+                image.provider_id = step.image.id
+        server.set_state(current.vm_state, None, current.power_state)
+        server.ip_address = current.ip_address or server.ip_address
+        server.host = current.host
+        if server.launched_at is None and current.vm_state == VmState.ACTIVE:
+            server.launched_at = current.launched_at or now
+        if current.vm_state != VmState.ERROR:
+            server.fault_code = server.fault_message = server.fault_created_at = None
+
+    async def _fail_op(self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step,
+                       now: datetime) -> None:
+        if s.action == Action.SNAPSHOT:
+            await catalog_service.fail_snapshot(uow, s.params.get("image_id"))
+        current = step.server
+        refused = current is None and step.message is not None and step.kind == "failed"
+        if refused and s.action not in (Action.CREATE, Action.DELETE) and not s.deadline_passed(now):
+            # The cloud refused the request: nothing changed there, so only the task ends.
+            server.set_state(server.vm_state, None)
+            return
+        if current is not None and current.fault is not None:
+            _fail(server, current.fault.created, current.fault.code, current.fault.message)
+            server.power_state = current.power_state
+            server.host = current.host
+            return
+        _fail(server, now, step.fault_code, step.message or f"{s.action} failed")
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """The facts a step needs, copied out so no transaction stays open during cloud calls."""
+
+    op_id: str
+    action: str
+    phase: str
+    params: dict[str, Any]
+    attempts: int
+    deadline: datetime
+    server_id: str
+    provider_id: str | None
+    server_name: str
+    project_id: str
+    flavor: FlavorSpec
+    image: ImageSpec | None
+    metadata: dict[str, str]
+    key_name: str | None
+    user_data: str | None
+
+    @classmethod
+    def of(cls, op: Operation, server: Server) -> _Snapshot:
+        image = None if server.image_id is None else ImageSpec(
+            id=server.image_id, name=server.image_name or server.image_id)
+        return cls(
+            op_id=op.id, action=op.action, phase=op.phase, params=dict(op.params),
+            attempts=op.attempts, deadline=op.deadline_at, server_id=server.id,
+            provider_id=server.provider_id, server_name=server.name,
+            project_id=server.project_id,
+            flavor=FlavorSpec(name=server.flavor_name, vcpus=server.vcpus,
+                              ram_mb=server.ram_mb, disk_gb=server.disk_gb, id=server.flavor_id),
+            image=image, metadata=dict(server.metadata_), key_name=server.key_name,
+            user_data=server.user_data,
+        )
+
+    def spec(self) -> ServerSpec:
+        if self.image is None:
+            raise ProviderError("the server has no image to boot from")
+        return ServerSpec(
+            name=self.server_name, flavor=self.flavor, image=self.image,
+            project_id=self.project_id, tags=(tag_for(self.server_id),),
+            metadata=self.metadata, key_name=self.key_name, user_data=self.user_data,
+        )
+
+    def deadline_passed(self, now: datetime) -> bool:
+        return now >= self.deadline
+
+
+def _looks_done(s: _Snapshot, current: ProviderServer) -> bool:
+    """On a retried submit: did the cloud already carry out this action?"""
+    expected = {
+        Action.START: VmState.ACTIVE, Action.STOP: VmState.STOPPED,
+        Action.PAUSE: VmState.PAUSED, Action.UNPAUSE: VmState.ACTIVE,
+        Action.SUSPEND: VmState.SUSPENDED, Action.RESUME: VmState.ACTIVE,
+        Action.RESIZE: VmState.RESIZED, Action.SHELVE: VmState.SHELVED_OFFLOADED,
+        Action.UNSHELVE: VmState.ACTIVE,
+    }
+    return current.vm_state == expected.get(s.action)
+
+
+def _show_progress(server: Server, action: str, current: ProviderServer) -> None:
+    """Mirror the cloud's task while it works, so BUILD shows scheduling -> spawning."""
+    if action == Action.DELETE or current.task_state is None:
+        return
+    vm_state = VmState.BUILDING if action == Action.CREATE else server.vm_state
+    server.set_state(vm_state, current.task_state)
+    if action == Action.CREATE:
+        server.host = current.host
+
+
+def _fail(server: Server, when: datetime, code: int, message: str) -> None:
+    server.set_state(VmState.ERROR, None)
+    server.fault_code = code
+    server.fault_message = message[:2000]
+    server.fault_created_at = when
+
+
+def _mark_deleted(server: Server, now: datetime) -> None:
+    server.set_state(VmState.DELETED, None, 0)
+    server.deleted_at = now
+    server.host = None
+
+
+def _flavor_copy(server: Server) -> dict[str, Any]:
+    return {"id": server.flavor_id, "name": server.flavor_name, "vcpus": server.vcpus,
+            "ram_mb": server.ram_mb, "disk_gb": server.disk_gb}
+
+
+def _apply_flavor(server: Server, flavor: dict[str, Any]) -> None:
+    server.flavor_id = flavor.get("id")
+    server.flavor_name = flavor["name"]
+    server.vcpus = flavor["vcpus"]
+    server.ram_mb = flavor["ram_mb"]
+    server.disk_gb = flavor["disk_gb"]
+
+
+
+
+async def repair_orphans(
+    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = 100
+) -> int:
+    """Servers showing a task that no operation drives any more: end the task honestly."""
+    now = clock.now()
+    async with ComputeUoW(sessionmaker) as uow:
+        stuck = await uow.servers.stuck(limit=limit)
+        for server in stuck:
+            if server.vm_state == VmState.BUILDING:
+                _fail(server, now, 500, "the build was interrupted and cannot be resumed")
+            else:
+                server.set_state(server.vm_state, None)
+            server.updated_at = now
+        await uow.commit()
+    return len(stuck)

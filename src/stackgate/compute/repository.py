@@ -1,0 +1,89 @@
+"""Server storage; every statement starts from the caller's project (tenancy is row-level)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stackgate.compute.models import Server
+from stackgate.compute.states import Status
+from stackgate.core.operations import Operation, OpState
+from stackgate.core.pagination import PageRequest, PageResult
+from stackgate.core.repository import like_pattern, paginate
+
+SERVER_SORTS = {
+    "created_at": Server.created_at,
+    "updated_at": Server.updated_at,
+    "name": Server.name,
+    "status": Server.status,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFilters:
+    statuses: tuple[str, ...] = ()
+    name: str | None = None
+    flavor: str | None = None
+    image: str | None = None
+
+
+class ServerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _scoped(self, project_id: str) -> Select[tuple[Server]]:
+        return select(Server).where(Server.project_id == project_id)
+
+    async def get(self, project_id: str, server_id: str) -> Server | None:
+        """A server of the project (deleted ones included), or None."""
+        stmt = self._scoped(project_id).where(Server.id == server_id)
+        return (await self.session.scalars(stmt)).first()
+
+    async def get_unscoped(self, server_id: str) -> Server | None:
+        """Any project's server: for the worker and the reconciler only."""
+        return await self.session.get(Server, server_id, populate_existing=True)
+
+    async def list(
+        self, project_id: str, *, filters: ServerFilters, page: PageRequest
+    ) -> PageResult[Server]:
+        stmt = self._scoped(project_id)
+        if filters.statuses:
+            stmt = stmt.where(Server.status.in_(filters.statuses))
+        else:
+            # Soft-deleted rows stay for audit but leave lists unless asked for.
+            stmt = stmt.where(Server.status != Status.DELETED.value)
+        if filters.name:
+            stmt = stmt.where(Server.name.ilike(like_pattern(filters.name), escape="\\"))
+        if filters.flavor:
+            stmt = stmt.where(or_(Server.flavor_id == filters.flavor,
+                                  Server.flavor_name == filters.flavor))
+        if filters.image:
+            stmt = stmt.where(or_(Server.image_id == filters.image,
+                                  Server.image_name == filters.image))
+        return await paginate(self.session, stmt, columns=SERVER_SORTS, id_column=Server.id,
+                              request=page)
+
+    def add(self, server: Server) -> None:
+        self.session.add(server)
+
+    async def count_using(self, *, flavor_id: str | None, image_id: str | None) -> int:
+        """Live servers (any project) built from a flavor or an image."""
+        stmt = select(func.count()).select_from(Server).where(
+            Server.status != Status.DELETED.value)
+        if flavor_id is not None:
+            stmt = stmt.where(Server.flavor_id == flavor_id)
+        if image_id is not None:
+            stmt = stmt.where(Server.image_id == image_id)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def stuck(self, *, limit: int) -> list[Server]:
+        """Servers showing a task although no operation drives them (reconciler input)."""
+        open_ops = select(Operation.resource_id).where(Operation.state == OpState.PENDING)
+        stmt = (
+            select(Server)
+            .where(Server.task_state.is_not(None), Server.id.not_in(open_ops))
+            .limit(limit)
+        )
+        return list((await self.session.scalars(stmt)).all())

@@ -1,0 +1,173 @@
+"""Server HTTP routes: /api/v1/vms."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from stackgate.catalog.schemas import ImageList, ImageRead
+from stackgate.compute.actions import ServerActionService
+from stackgate.compute.models import Server
+from stackgate.compute.schemas import (
+    ActionList,
+    ActionRequest,
+    ServerCreate,
+    ServerList,
+    ServerRead,
+    ServerUpdate,
+    SnapshotCreate,
+)
+from stackgate.compute.service import ServerService
+from stackgate.compute.states import Status
+from stackgate.core.deps import ContextDep, IdempotencyKeyDep, PreferWaitDep, page_params
+from stackgate.core.idempotency import StoredResponse
+from stackgate.core.pagination import PageRequest
+from stackgate.core.problem import problem_responses
+
+
+def _servers(request: Request) -> ServerService:
+    service: ServerService = request.app.state.container.servers
+    return service
+
+
+def _actions(request: Request) -> ServerActionService:
+    service: ServerActionService = request.app.state.container.server_actions
+    return service
+
+
+ServersDep = Annotated[ServerService, Depends(_servers)]
+ActionsDep = Annotated[ServerActionService, Depends(_actions)]
+ServerPage = Annotated[PageRequest, Depends(page_params(
+    ["created_at", "updated_at", "name", "status"], "-created_at"))]
+
+StatusFilter = StrEnum(  # type: ignore[misc]
+    "StatusFilter", {s.value: s.value for s in Status if s is not Status.UNKNOWN}
+    | {"RUNNING": "RUNNING", "STOPPED": "STOPPED"},
+)
+
+
+class ActionName(StrEnum):
+    start = "start"
+    stop = "stop"
+    reboot = "reboot"
+    restart = "restart"
+    pause = "pause"
+    unpause = "unpause"
+    suspend = "suspend"
+    resume = "resume"
+    resize = "resize"
+    confirm_resize = "confirm-resize"
+    revert_resize = "revert-resize"
+    rebuild = "rebuild"
+    shelve = "shelve"
+    unshelve = "unshelve"
+    lock = "lock"
+    unlock = "unlock"
+
+
+router = APIRouter(prefix="/api/v1/vms", tags=["servers"],
+                   responses=problem_responses(400, 422))
+_ONE = problem_responses(404)
+_ACT = problem_responses(404, 409)
+
+
+def _location(server_id: str) -> str:
+    return f"/api/v1/vms/{server_id}"
+
+
+async def _accepted(servers: ServerService, ctx: ContextDep, server: Server, wait: float,
+                    response: Response) -> Server:
+    """202 with the resource and Location; with `Prefer: wait=N`, 200 once it settled."""
+    response.headers["Location"] = _location(server.id)
+    if wait <= 0:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return server
+    server, settled = await servers.wait(ctx, server.id, wait)
+    response.headers["Preference-Applied"] = f"wait={wait:g}"
+    response.status_code = status.HTTP_200_OK if settled else status.HTTP_202_ACCEPTED
+    return server
+
+
+@router.post("", response_model=ServerRead, status_code=status.HTTP_202_ACCEPTED,
+             responses=problem_responses(409))
+async def create_server(data: ServerCreate, ctx: ContextDep, servers: ServersDep,
+                        key: IdempotencyKeyDep, wait: PreferWaitDep,
+                        response: Response) -> object:
+    """Create a server: 202 in BUILD; the worker brings it to ACTIVE or ERROR."""
+    result = await servers.create(ctx, data, idempotency_key=key)
+    if isinstance(result, StoredResponse):
+        return JSONResponse(result.body, status_code=result.status_code, headers={
+            "Location": _location(str(result.resource_id)), "Idempotent-Replayed": "true"})
+    return await _accepted(servers, ctx, result, wait, response)
+
+
+@router.get("", response_model=ServerList)
+async def list_servers(
+    ctx: ContextDep, servers: ServersDep, page: ServerPage,
+    status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
+    name: Annotated[str | None, Query(max_length=255, description="Name substring.")] = None,
+    flavor: Annotated[str | None, Query(max_length=255, description="Flavor name or id.")] = None,
+    image: Annotated[str | None, Query(max_length=255, description="Image name or id.")] = None,
+) -> object:
+    """List the project's servers (DELETED ones only with status=DELETED)."""
+    result = await servers.list(ctx, status=status_.value if status_ else None, name=name,
+                                flavor=flavor, image=image, page=page)
+    return result.as_body()
+
+
+@router.get("/{server_id}", response_model=ServerRead, responses=_ONE)
+async def get_server(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
+    """Show a server, deleted ones included."""
+    return await servers.get(ctx, server_id)
+
+
+@router.patch("/{server_id}", response_model=ServerRead, responses=_ACT)
+async def update_server(server_id: str, data: ServerUpdate, ctx: ContextDep,
+                        servers: ServersDep) -> object:
+    """Change name, description or metadata."""
+    return await servers.update(ctx, server_id, data)
+
+
+@router.delete("/{server_id}", response_model=ServerRead, status_code=status.HTTP_202_ACCEPTED,
+               responses=_ACT)
+async def delete_server(server_id: str, ctx: ContextDep, servers: ServersDep,
+                        wait: PreferWaitDep, response: Response) -> object:
+    """Delete a server (soft: it ends DELETED and stays readable by id)."""
+    server = await servers.delete(ctx, server_id)
+    return await _accepted(servers, ctx, server, wait, response)
+
+
+@router.post("/{server_id}/actions/{action}", response_model=ServerRead,
+             status_code=status.HTTP_202_ACCEPTED, responses=_ACT)
+async def server_action(server_id: str, action: ActionName, ctx: ContextDep,
+                        servers: ServersDep, actions: ActionsDep, wait: PreferWaitDep,
+                        response: Response, body: ActionRequest | None = None) -> object:
+    """Run a lifecycle action; allowed states follow Nova (409 otherwise)."""
+    server = await actions.act(ctx, server_id, action.value, body)
+    return await _accepted(servers, ctx, server, wait, response)
+
+
+@router.get("/{server_id}/actions", response_model=ActionList, responses=_ONE)
+async def list_server_actions(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
+    """The instance action log (Nova's os-instance-actions), newest first."""
+    return {"items": await servers.list_actions(ctx, server_id)}
+
+
+@router.post("/{server_id}/snapshots", response_model=ImageRead,
+             status_code=status.HTTP_202_ACCEPTED, responses=_ACT)
+async def create_snapshot(server_id: str, data: SnapshotCreate, ctx: ContextDep,
+                          actions: ActionsDep, response: Response) -> object:
+    """Snapshot a server into a new image (queued, then active)."""
+    image = await actions.snapshot(ctx, server_id, data)
+    response.headers["Location"] = f"/api/v1/images/{image.id}"
+    return image
+
+
+@router.get("/{server_id}/snapshots", response_model=ImageList, responses=_ONE)
+async def list_snapshots(server_id: str, ctx: ContextDep, actions: ActionsDep) -> object:
+    """Images made from this server."""
+    images = await actions.list_snapshots(ctx, server_id)
+    return {"items": images, "total": len(images), "page": 1, "per_page": max(len(images), 1)}

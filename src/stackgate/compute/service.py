@@ -1,0 +1,251 @@
+"""Server use cases: create, read, list, update, delete, wait (actions live in actions.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.catalog import service as catalog_service
+from stackgate.compute.errors import ServerNotFound
+from stackgate.compute.models import Server
+from stackgate.compute.repository import ServerFilters, ServerRepository
+from stackgate.compute.schemas import ServerCreate, ServerRead, ServerUpdate
+from stackgate.compute.states import (
+    Action,
+    PowerState,
+    ServerView,
+    Status,
+    TaskState,
+    VmState,
+    check_action,
+    statuses_for_filter,
+)
+from stackgate.core.clock import Clock
+from stackgate.core.context import RequestContext
+from stackgate.core.errors import ConcurrentUpdate, InvalidInput
+from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
+from stackgate.core.operations import Operation, OpResult
+from stackgate.core.pagination import PageRequest, PageResult
+from stackgate.core.uow import UnitOfWork
+
+# Statuses in which the cloud is still working; `Prefer: wait` waits them out.
+TRANSITIONAL = frozenset({Status.BUILD, Status.REBOOT, Status.HARD_REBOOT, Status.REBUILD,
+                          Status.RESIZE, Status.REVERT_RESIZE})
+
+
+class ComputeUoW(UnitOfWork):
+    servers: ServerRepository
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.servers = ServerRepository(session)
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeConfig:
+    operation_timeout: float = 600
+    idempotency_ttl: timedelta = timedelta(hours=24)
+    max_wait: float = 60
+
+
+class FlavorTooSmall(InvalidInput):
+    code = "flavor_too_small"
+    title = "Flavor too small for the image"
+
+
+def check_fits(flavor_disk_gb: int, flavor_ram_mb: int, min_disk_gb: int, min_ram_mb: int,
+               field: str) -> None:
+    """Nova refuses a flavor smaller than the image's min_disk/min_ram (400)."""
+    if flavor_disk_gb and flavor_disk_gb < min_disk_gb:
+        raise FlavorTooSmall(
+            f"{field}: flavor disk {flavor_disk_gb} GB is smaller than the image's min_disk "
+            f"{min_disk_gb} GB", field=field)
+    if flavor_ram_mb < min_ram_mb:
+        raise FlavorTooSmall(
+            f"{field}: flavor RAM {flavor_ram_mb} MB is smaller than the image's min_ram "
+            f"{min_ram_mb} MB", field=field)
+
+
+def view_of(server: Server) -> ServerView:
+    return ServerView(server.vm_state, server.task_state, server.launched_at is not None,
+                      server.locked)
+
+
+class ServerService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock,
+        config: ComputeConfig,
+        wakeup: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._config = config
+        self._wakeup = wakeup
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def wake(self) -> None:
+        """Tell an in-process worker there is work (separate workers poll)."""
+        self._wakeup()
+
+    def uow(self) -> ComputeUoW:
+        """A fresh unit of work (shared with the action use cases)."""
+        return ComputeUoW(self._sessionmaker)
+
+    async def load(self, uow: ComputeUoW, ctx: RequestContext, server_id: str) -> Server:
+        """The caller's server or ServerNotFound (another project's server is not found)."""
+        server = await uow.servers.get(ctx.project_id, server_id)
+        if server is None:
+            raise ServerNotFound(server_id)
+        return server
+
+    def new_operation(self, ctx: RequestContext, server: Server, action: str,
+                      params: dict[str, object] | None = None) -> Operation:
+        """An operation record for the worker, with the configured deadline."""
+        now = self._clock.now()
+        return Operation(
+            project_id=server.project_id, user_id=ctx.user_id, request_id=ctx.request_id,
+            resource_type="server", resource_id=server.id, action=action,
+            params=params or {}, created_at=now, next_attempt_at=now,
+            deadline_at=now + timedelta(seconds=self._config.operation_timeout),
+        )
+
+    async def create(
+        self, ctx: RequestContext, data: ServerCreate, *, idempotency_key: str | None = None
+    ) -> Server | StoredResponse:
+        """Accept a server: desired state + a create operation in one transaction (202)."""
+        scope = None if idempotency_key is None else IdempotencyScope(
+            ctx.project_id, "POST", "/api/v1/vms", idempotency_key,
+            fingerprint(data.model_dump(mode="json")))
+        async with self.uow() as uow:
+            now = self._clock.now()
+            if scope is not None:
+                stored = await uow.idempotency.find(scope, now=now)
+                if stored is not None:
+                    return stored
+            flavor = await catalog_service.resolve_flavor(uow, data.flavor)
+            image = await catalog_service.resolve_image(uow, data.image)
+            check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb,
+                       "flavor")
+            server = Server(
+                project_id=ctx.project_id, user_id=ctx.user_id, name=data.name,
+                description=data.description, metadata_=dict(data.metadata),
+                key_name=data.key_name, user_data=data.user_data,
+                flavor_id=flavor.id, flavor_name=flavor.name, vcpus=flavor.vcpus,
+                ram_mb=flavor.ram_mb, disk_gb=flavor.disk_gb,
+                image_id=image.id, image_name=image.name, locked=False,
+                power_state=PowerState.NOSTATE, created_at=now, updated_at=now,
+            )
+            server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
+            uow.servers.add(server)
+            uow.operations.add(self.new_operation(ctx, server, Action.CREATE))
+            await uow.flush()
+            if scope is not None:
+                body = ServerRead.model_validate(server).model_dump(mode="json")
+                uow.idempotency.add(scope, StoredResponse(202, body, server.id),
+                                    expires_at=now + self._config.idempotency_ttl)
+            try:
+                await uow.commit()
+            except IntegrityError:
+                if scope is None:
+                    raise
+                return await self._replay(scope)
+        self.wake()
+        return server
+
+    async def _replay(self, scope: IdempotencyScope) -> StoredResponse:
+        """A concurrent request with the same key won the race: answer what it answered."""
+        async with self.uow() as uow:
+            stored = await uow.idempotency.find(scope, now=self._clock.now())
+        if stored is None:
+            raise ConcurrentUpdate("a concurrent request with this Idempotency-Key failed; retry")
+        return stored
+
+    async def get(self, ctx: RequestContext, server_id: str) -> Server:
+        """One server of the caller's project, deleted ones included."""
+        async with self.uow() as uow:
+            return await self.load(uow, ctx, server_id)
+
+    async def list(
+        self, ctx: RequestContext, *, status: str | None, name: str | None,
+        flavor: str | None, image: str | None, page: PageRequest,
+    ) -> PageResult[Server]:
+        """The project's servers, DELETED ones only when asked for by status."""
+        filters = ServerFilters(
+            statuses=tuple(statuses_for_filter(status)) if status else (),
+            name=name, flavor=flavor, image=image)
+        async with self.uow() as uow:
+            return await uow.servers.list(ctx.project_id, filters=filters, page=page)
+
+    async def update(self, ctx: RequestContext, server_id: str, data: ServerUpdate) -> Server:
+        """Rename, describe or re-tag a server; `version` guards against lost updates."""
+        async with self.uow() as uow:
+            server = await self.load(uow, ctx, server_id)
+            if data.version is not None and data.version != server.version:
+                raise ConcurrentUpdate(
+                    f"version {data.version} is stale; the server is at version {server.version}")
+            if server.status == Status.DELETED:
+                raise ServerNotFound(server_id)
+            changes = data.model_dump(exclude_unset=True, exclude={"version"})
+            if "name" in changes and data.name is not None:
+                server.name = data.name
+            if "description" in changes:
+                server.description = data.description
+            if "metadata" in changes and data.metadata is not None:
+                server.metadata_ = dict(data.metadata)
+            server.updated_at = self._clock.now()
+            await uow.commit()
+            return server
+
+    async def delete(self, ctx: RequestContext, server_id: str) -> Server:
+        """Soft delete: allowed with a task running; other operations are cancelled."""
+        async with self.uow() as uow:
+            server = await self.load(uow, ctx, server_id)
+            if server.status == Status.DELETED or server.task_state == TaskState.DELETING:
+                return server
+            task = check_action(Action.DELETE, view_of(server), server_id=server.id,
+                                is_admin=ctx.is_admin)
+            for op in await uow.operations.open_for_resource(server.id):
+                op.finish(OpResult.CANCELLED, "superseded by delete")
+                await catalog_service.fail_snapshot(uow, op.params.get("image_id"))
+            server.set_state(server.vm_state, task)
+            server.updated_at = self._clock.now()
+            uow.operations.add(self.new_operation(ctx, server, Action.DELETE))
+            await uow.commit()
+        self.wake()
+        return server
+
+    async def wait(self, ctx: RequestContext, server_id: str, timeout: float) -> tuple[Server, bool]:
+        """Poll until the server's task ends (or `timeout`); returns (server, settled)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(timeout, self._config.max_wait)
+        delay = 0.02
+        while True:
+            server = await self.get(ctx, server_id)
+            settled = server.task_state is None and server.status not in TRANSITIONAL
+            if settled or loop.time() >= deadline:
+                return server, settled
+            await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+            delay = min(delay * 2, 0.25)
+
+    async def list_actions(self, ctx: RequestContext, server_id: str) -> list[Operation]:
+        """The instance action log, newest first."""
+        async with self.uow() as uow:
+            server = await self.load(uow, ctx, server_id)
+            return list(await uow.operations.list_for_resource(server.id))
+
+
+async def servers_using(
+    uow: UnitOfWork, *, flavor_id: str | None = None, image_id: str | None = None
+) -> int:
+    """Live servers built from a flavor or image (the catalog's in-use check)."""
+    return await ServerRepository(uow.session).count_using(flavor_id=flavor_id, image_id=image_id)

@@ -1,0 +1,116 @@
+"""Settings: one pydantic-settings model, `STACKGATE_` prefix, `.env` support."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every process (serve, api, worker, migrate) reads the same variables (DESIGN.md 8)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STACKGATE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./data/stackgate.db",
+        description="Control-plane database (SQLAlchemy async URL).",
+    )
+    billing_database_url: str = Field(
+        "sqlite+aiosqlite:///./data/billing.db", description="Billing database."
+    )
+    broker_url: str | None = Field(
+        None, description="RabbitMQ URL; unset means in-process delivery."
+    )
+    redis_url: str | None = Field(None, description="Redis URL for shared limits and caches.")
+    provider: Literal["simulator", "openstack"] = Field(
+        "simulator", description="Which cloud the worker drives."
+    )
+    api_url: str | None = Field(None, description="Where the gateway routes /api/v1.")
+    billing_url: str | None = Field(None, description="Where the gateway routes billing.")
+    admin_password: SecretStr | None = Field(
+        None, description="The cloud admin's password at first start."
+    )
+    host: str = Field("127.0.0.1", description="Listen address.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Listen port (serve: 8000, api alone: 8080)."
+    )
+    log_level: str = Field("INFO", description="Log level of the JSON log lines.")
+    log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
+
+    db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process pool.")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="Extra connections on bursts.")
+
+    embedded_worker: bool = Field(
+        True, description="`serve` runs the worker in the API process (the embedded default)."
+    )
+    worker_concurrency: int = Field(
+        16, ge=1, le=256, description="Operations one worker drives at once."
+    )
+    worker_poll_interval: float = Field(
+        0.25, gt=0, le=30, description="Seconds between polls of the operation table when idle."
+    )
+    worker_lease_seconds: float = Field(
+        60, gt=0, description="How long a claimed operation stays with its worker."
+    )
+    operation_timeout: float = Field(
+        600, gt=0, description="Deadline of one cloud operation; past it the server is ERROR."
+    )
+    reconcile_interval: float = Field(
+        30, gt=0, description="Seconds between reconciler passes."
+    )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, description="How long an Idempotency-Key is remembered."
+    )
+    max_wait_seconds: int = Field(60, ge=0, description="Upper bound of `Prefer: wait=N`.")
+
+    sim_speed: float = Field(1.0, ge=0, description="Simulator time factor (0 = instant).")
+    sim_failure_rate: float = Field(
+        0.0, ge=0, le=1, description="Fraction of simulated operations that fail into ERROR."
+    )
+    sim_api_error_rate: float = Field(
+        0.0, ge=0, le=1, description="Fraction of simulated API calls that answer 5xx."
+    )
+    sim_seed: int | None = Field(None, description="Random seed of the simulator.")
+    sim_database_url: str = Field(
+        "sqlite+aiosqlite:///./data/simulator.db",
+        description="Where the simulated cloud keeps its state.",
+    )
+    sim_hypervisors: int = Field(4, ge=0, le=10_000, description="Simulated compute hosts.")
+    sim_hypervisor_vcpus: int = Field(64, ge=1, description="vCPUs per simulated host.")
+    sim_hypervisor_ram_mb: int = Field(262_144, ge=1, description="RAM (MB) per simulated host.")
+    sim_hypervisor_disk_gb: int = Field(4_000, ge=1, description="Disk (GB) per simulated host.")
+    sim_durations: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Per-operation duration ranges in seconds, e.g. {\"create\": [2, 5]}.",
+    )
+
+    @field_validator("database_url", "billing_database_url", "sim_database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Accept plain URLs as users write them and pick the async driver."""
+        replacements = {
+            "postgresql://": "postgresql+asyncpg://",
+            "postgres://": "postgresql+asyncpg://",
+            "mysql://": "mysql+aiomysql://",
+            "mariadb://": "mysql+aiomysql://",
+            "sqlite://": "sqlite+aiosqlite://",
+        }
+        for plain, driver in replacements.items():
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
+
+    def listen_port(self, default: int) -> int:
+        """The configured port, or the default of the command being run."""
+        return self.port if self.port is not None else default
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process settings, read once."""
+    return Settings()

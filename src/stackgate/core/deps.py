@@ -1,0 +1,87 @@
+"""Annotated dependency aliases shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+
+from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
+from stackgate.core.errors import InvalidInput
+from stackgate.core.pagination import MAX_PER_PAGE, PageRequest, Sort
+
+
+def get_context(request: Request) -> RequestContext:
+    """The caller. Until identity lands every request acts in the default project."""
+    return RequestContext(
+        project_id=DEFAULT_PROJECT_ID, request_id=getattr(request.state, "request_id", None)
+    )
+
+
+ContextDep = Annotated[RequestContext, Depends(get_context)]
+
+
+def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
+    """A dependency reading sort, page/per_page or limit/cursor for one resource's list."""
+
+    def dependency(
+        sort: Annotated[str, Query(max_length=64, description=f"One of {', '.join(allowed)}; "
+                                   "prefix - for descending.")] = default,
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
+        limit: Annotated[int | None, Query(ge=1, le=MAX_PER_PAGE,
+                                           description="Keyset page size.")] = None,
+        cursor: Annotated[str | None, Query(max_length=1024,
+                                            description="Opaque next_cursor.")] = None,
+    ) -> PageRequest:
+        return PageRequest(sort=Sort.parse(sort, allowed), page=page, per_page=per_page,
+                           limit=limit, cursor=cursor)
+
+    return dependency
+
+
+def _idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Repeat a create safely: the same key returns the same answer.",
+               max_length=300),
+    ] = None,
+) -> str | None:
+    if idempotency_key is None:
+        return None
+    key = idempotency_key.strip()
+    # The header is a structured-field string ("..."); bare tokens are accepted too.
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise InvalidInput("Idempotency-Key must be 1-255 printable characters",
+                           field="Idempotency-Key")
+    return key
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
+
+
+def _prefer_wait(
+    prefer: Annotated[str | None, Header(description="`wait=N`: wait up to N seconds for the "
+                                         "end state (RFC 7240).", max_length=256)] = None,
+) -> float:
+    if not prefer:
+        return 0.0
+    for part in prefer.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "wait":
+            try:
+                seconds = float(value.strip().strip('"'))
+            except ValueError:
+                return 0.0
+            return max(0.0, seconds)
+    return 0.0
+
+
+PreferWaitDep = Annotated[float, Depends(_prefer_wait)]
+
+
+def container(request: Request) -> Any:
+    return request.app.state.container

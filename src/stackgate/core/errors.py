@@ -1,0 +1,93 @@
+"""The domain error tree: stable codes and categories, no HTTP (CONVENTIONS.md, Errors)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Category(StrEnum):
+    """What kind of failure; core/problem.py maps each to one HTTP status."""
+
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    FORBIDDEN = "forbidden"
+    UNAUTHORIZED = "unauthorized"
+    UNPROCESSABLE = "unprocessable"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+
+
+class StackGateError(Exception):
+    """Base of every error a use case may raise on purpose."""
+
+    code: str = "error"
+    title: str = "Error"
+    category: Category = Category.INVALID
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(StackGateError):
+    code = "invalid_input"
+    title = "Invalid input"
+    category = Category.INVALID
+
+
+class NotFound(StackGateError):
+    code = "not_found"
+    title = "Not found"
+    category = Category.NOT_FOUND
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident} was not found", resource=kind, id=ident)
+
+
+class Conflict(StackGateError):
+    code = "conflict"
+    title = "Conflict"
+    category = Category.CONFLICT
+
+
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+    title = "Concurrent update"
+
+    def __init__(self, detail: str = "the resource was changed by another request; retry") -> None:
+        super().__init__(detail)
+
+
+class InUse(Conflict):
+    code = "in_use"
+    title = "Resource in use"
+
+
+class Forbidden(StackGateError):
+    code = "forbidden"
+    title = "Forbidden"
+    category = Category.FORBIDDEN
+
+
+class IdempotencyKeyReused(StackGateError):
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key reused with another request"
+    category = Category.UNPROCESSABLE
+
+
+class IdempotencyKeyInProgress(Conflict):
+    code = "idempotency_key_in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class ServiceUnavailable(StackGateError):
+    code = "service_unavailable"
+    title = "Service unavailable"
+    category = Category.UNAVAILABLE
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
