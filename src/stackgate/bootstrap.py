@@ -47,8 +47,10 @@ class Container:
         await self.provider.start()
         if worker:
             self._stop.clear()
-            self._tasks = [asyncio.create_task(self.runner.run(self._stop)),
-                           asyncio.create_task(self.reconciler.run(self._stop))]
+            self._tasks = [
+                asyncio.create_task(self.runner.run(self._stop)),
+                asyncio.create_task(self.reconciler.run(self._stop)),
+            ]
 
     async def close(self) -> None:
         self._stop.set()
@@ -67,7 +69,7 @@ class Container:
 def _ensure_sqlite_dir(url: str) -> None:
     prefix = "sqlite+aiosqlite:///"
     if url.startswith(prefix) and url != prefix and ":memory:" not in url:
-        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def bootstrap(
@@ -79,30 +81,57 @@ def bootstrap(
 ) -> Container:
     """Build every long-lived part from settings; tests pass their own engine or provider."""
     _ensure_sqlite_dir(settings.database_url)
-    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size,
-                                     max_overflow=settings.db_max_overflow)
+    engine = engine or create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     sessionmaker = create_sessionmaker(engine)
     provider = provider or build_provider(settings)
     clock = clock or SystemClock()
-    registry = HandlerRegistry({
-        "server": ServerOperationHandler(sessionmaker, provider, clock=clock,
-                                         poll_interval=min(settings.worker_poll_interval, 0.5)),
-        "image": ImageOperationHandler(sessionmaker, provider, clock=clock),
-    })
-    runner = Runner(sessionmaker, registry, clock=clock,
-                    concurrency=settings.worker_concurrency,
-                    poll_interval=settings.worker_poll_interval,
-                    lease_seconds=settings.worker_lease_seconds)
+    registry = HandlerRegistry(
+        {
+            "server": ServerOperationHandler(
+                sessionmaker,
+                provider,
+                clock=clock,
+                poll_interval=min(settings.worker_poll_interval, 0.5),
+            ),
+            "image": ImageOperationHandler(sessionmaker, provider, clock=clock),
+        }
+    )
+    runner = Runner(
+        sessionmaker,
+        registry,
+        clock=clock,
+        concurrency=settings.worker_concurrency,
+        poll_interval=settings.worker_poll_interval,
+        lease_seconds=settings.worker_lease_seconds,
+    )
     servers = ServerService(
-        sessionmaker, clock=clock, wakeup=runner.wakeup,
-        config=ComputeConfig(operation_timeout=settings.operation_timeout,
-                             idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
-                             max_wait=settings.max_wait_seconds))
+        sessionmaker,
+        clock=clock,
+        wakeup=runner.wakeup,
+        config=ComputeConfig(
+            operation_timeout=settings.operation_timeout,
+            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            max_wait=settings.max_wait_seconds,
+        ),
+    )
     return Container(
-        settings=settings, engine=engine, sessionmaker=sessionmaker, provider=provider,
-        clock=clock, runner=runner,
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        provider=provider,
+        clock=clock,
+        runner=runner,
         reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),
-        servers=servers, server_actions=ServerActionService(servers),
-        catalog=CatalogService(sessionmaker, usage=compute_service.servers_using, clock=clock,
-                               operation_timeout=settings.operation_timeout),
+        servers=servers,
+        server_actions=ServerActionService(servers),
+        catalog=CatalogService(
+            sessionmaker,
+            usage=compute_service.servers_using,
+            clock=clock,
+            operation_timeout=settings.operation_timeout,
+        ),
     )

@@ -60,9 +60,7 @@ class Settings(BaseSettings):
     operation_timeout: float = Field(
         600, gt=0, description="Deadline of one cloud operation; past it the server is ERROR."
     )
-    reconcile_interval: float = Field(
-        30, gt=0, description="Seconds between reconciler passes."
-    )
+    reconcile_interval: float = Field(30, gt=0, description="Seconds between reconciler passes.")
     idempotency_ttl_hours: int = Field(
         24, ge=1, description="How long an Idempotency-Key is remembered."
     )
@@ -86,7 +84,7 @@ class Settings(BaseSettings):
     sim_hypervisor_disk_gb: int = Field(4_000, ge=1, description="Disk (GB) per simulated host.")
     sim_durations: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
-        description="Per-operation duration ranges in seconds, e.g. {\"create\": [2, 5]}.",
+        description='Per-operation duration ranges in seconds, e.g. {"create": [2, 5]}.',
     )
 
     @field_validator("database_url", "billing_database_url", "sim_database_url")

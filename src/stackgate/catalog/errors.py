@@ -53,5 +53,6 @@ class CatalogInUse(InUse):
     def __init__(self, kind: str, ident: str, servers: int) -> None:
         super().__init__(
             f"{kind} {ident} is used by {servers} server(s); delete or resize them first",
-            resource=kind, servers=servers,
+            resource=kind,
+            servers=servers,
         )

@@ -13,8 +13,9 @@ from stackgate.providers.base import Provider, ProviderError, ProviderUnavailabl
 
 
 class ImageOperationHandler:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], provider: Provider, *,
-                 clock: Clock) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], provider: Provider, *, clock: Clock
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._provider = provider
         self._clock = clock
@@ -40,7 +41,7 @@ class ImageOperationHandler:
                 return
             now = self._clock.now()
             if retry and now < op.deadline_at:
-                op.next_attempt_at = now + timedelta(seconds=min(2 ** op.attempts, 60))
+                op.next_attempt_at = now + timedelta(seconds=min(2**op.attempts, 60))
                 op.lease_owner = op.lease_until = None
                 op.message = message
             else:

@@ -11,8 +11,13 @@ from stackgate.catalog.models import Flavor, Image
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.repository import like_pattern, paginate
 
-FLAVOR_SORTS = {"name": Flavor.name, "created_at": Flavor.created_at, "vcpus": Flavor.vcpus,
-                "ram_mb": Flavor.ram_mb, "disk_gb": Flavor.disk_gb}
+FLAVOR_SORTS = {
+    "name": Flavor.name,
+    "created_at": Flavor.created_at,
+    "vcpus": Flavor.vcpus,
+    "ram_mb": Flavor.ram_mb,
+    "disk_gb": Flavor.disk_gb,
+}
 IMAGE_SORTS = {"name": Image.name, "created_at": Image.created_at, "status": Image.status}
 
 
@@ -40,8 +45,9 @@ class FlavorRepository:
         stmt = select(Flavor)
         if name:
             stmt = stmt.where(Flavor.name.ilike(like_pattern(name), escape="\\"))
-        return await paginate(self.session, stmt, columns=FLAVOR_SORTS, id_column=Flavor.id,
-                              request=page)
+        return await paginate(
+            self.session, stmt, columns=FLAVOR_SORTS, id_column=Flavor.id, request=page
+        )
 
     def add(self, flavor: Flavor) -> None:
         self.session.add(flavor)
@@ -64,15 +70,17 @@ class ImageRepository:
             return [image]
         return (await self.session.scalars(select(Image).where(Image.name == ref))).all()
 
-    async def list(self, *, name: str | None, status: str | None,
-                   page: PageRequest) -> PageResult[Image]:
+    async def list(
+        self, *, name: str | None, status: str | None, page: PageRequest
+    ) -> PageResult[Image]:
         stmt = select(Image)
         if name:
             stmt = stmt.where(Image.name.ilike(like_pattern(name), escape="\\"))
         if status:
             stmt = stmt.where(Image.status == status)
-        return await paginate(self.session, stmt, columns=IMAGE_SORTS, id_column=Image.id,
-                              request=page)
+        return await paginate(
+            self.session, stmt, columns=IMAGE_SORTS, id_column=Image.id, request=page
+        )
 
     def add(self, image: Image) -> None:
         self.session.add(image)
@@ -81,6 +89,9 @@ class ImageRepository:
         await self.session.delete(image)
 
     async def snapshots_of(self, server_id: str) -> Sequence[Image]:
-        stmt = (select(Image).where(Image.source_server_id == server_id)
-                .order_by(Image.created_at.desc(), Image.id.desc()))
+        stmt = (
+            select(Image)
+            .where(Image.source_server_id == server_id)
+            .order_by(Image.created_at.desc(), Image.id.desc())
+        )
         return (await self.session.scalars(stmt)).all()

@@ -28,8 +28,9 @@ def _service(request: Request) -> CatalogService:
 
 
 ServiceDep = Annotated[CatalogService, Depends(_service)]
-FlavorPage = Annotated[PageRequest, Depends(page_params(
-    ["name", "created_at", "vcpus", "ram_mb", "disk_gb"], "vcpus"))]
+FlavorPage = Annotated[
+    PageRequest, Depends(page_params(["name", "created_at", "vcpus", "ram_mb", "disk_gb"], "vcpus"))
+]
 ImagePage = Annotated[PageRequest, Depends(page_params(["name", "created_at", "status"], "name"))]
 NameFilter = Annotated[str | None, Query(max_length=255, description="Name substring.")]
 
@@ -43,33 +44,52 @@ async def list_flavors(service: ServiceDep, page: FlavorPage, name: NameFilter =
     return result.as_body()
 
 
-@router.post("/flavors", response_model=FlavorRead, status_code=status.HTTP_201_CREATED,
-             tags=["catalog"], responses=problem_responses(409))
-async def create_flavor(data: FlavorCreate, ctx: ContextDep, service: ServiceDep,
-                        response: Response) -> object:
+@router.post(
+    "/flavors",
+    response_model=FlavorRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["catalog"],
+    responses=problem_responses(409),
+)
+async def create_flavor(
+    data: FlavorCreate, ctx: ContextDep, service: ServiceDep, response: Response
+) -> object:
     """Create a flavor."""
     flavor = await service.create_flavor(ctx, data)
     response.headers["Location"] = f"/api/v1/flavors/{flavor.id}"
     return flavor
 
 
-@router.get("/flavors/{flavor_id}", response_model=FlavorRead, tags=["catalog"],
-            responses=problem_responses(404))
+@router.get(
+    "/flavors/{flavor_id}",
+    response_model=FlavorRead,
+    tags=["catalog"],
+    responses=problem_responses(404),
+)
 async def get_flavor(flavor_id: str, service: ServiceDep) -> object:
     """Show a flavor (by id or name)."""
     return await service.get_flavor(flavor_id)
 
 
-@router.put("/flavors/{flavor_id}", response_model=FlavorRead, tags=["catalog"],
-            responses=problem_responses(404, 409))
-async def update_flavor(flavor_id: str, data: FlavorUpdate, ctx: ContextDep,
-                        service: ServiceDep) -> object:
+@router.put(
+    "/flavors/{flavor_id}",
+    response_model=FlavorRead,
+    tags=["catalog"],
+    responses=problem_responses(404, 409),
+)
+async def update_flavor(
+    flavor_id: str, data: FlavorUpdate, ctx: ContextDep, service: ServiceDep
+) -> object:
     """Replace a flavor; existing servers keep their copy."""
     return await service.update_flavor(ctx, flavor_id, data)
 
 
-@router.delete("/flavors/{flavor_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["catalog"],
-               responses=problem_responses(404, 409))
+@router.delete(
+    "/flavors/{flavor_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["catalog"],
+    responses=problem_responses(404, 409),
+)
 async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> Response:
     """Delete a flavor no server uses (409 otherwise)."""
     await service.delete_flavor(ctx, flavor_id)
@@ -78,7 +98,9 @@ async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) ->
 
 @router.get("/images", response_model=ImageList, tags=["catalog"])
 async def list_images(
-    service: ServiceDep, page: ImagePage, name: NameFilter = None,
+    service: ServiceDep,
+    page: ImagePage,
+    name: NameFilter = None,
     status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
 ) -> object:
     """List images."""
@@ -86,33 +108,48 @@ async def list_images(
     return result.as_body()
 
 
-@router.post("/images", response_model=ImageRead, status_code=status.HTTP_201_CREATED,
-             tags=["catalog"])
-async def create_image(data: ImageCreate, ctx: ContextDep, service: ServiceDep,
-                       response: Response) -> object:
+@router.post(
+    "/images", response_model=ImageRead, status_code=status.HTTP_201_CREATED, tags=["catalog"]
+)
+async def create_image(
+    data: ImageCreate, ctx: ContextDep, service: ServiceDep, response: Response
+) -> object:
     """Register an image."""
     image = await service.create_image(ctx, data)
     response.headers["Location"] = f"/api/v1/images/{image.id}"
     return image
 
 
-@router.get("/images/{image_id}", response_model=ImageRead, tags=["catalog"],
-            responses=problem_responses(404))
+@router.get(
+    "/images/{image_id}",
+    response_model=ImageRead,
+    tags=["catalog"],
+    responses=problem_responses(404),
+)
 async def get_image(image_id: str, service: ServiceDep) -> object:
     """Show an image."""
     return await service.get_image(image_id)
 
 
-@router.put("/images/{image_id}", response_model=ImageRead, tags=["catalog"],
-            responses=problem_responses(404))
-async def update_image(image_id: str, data: ImageUpdate, ctx: ContextDep,
-                       service: ServiceDep) -> object:
+@router.put(
+    "/images/{image_id}",
+    response_model=ImageRead,
+    tags=["catalog"],
+    responses=problem_responses(404),
+)
+async def update_image(
+    image_id: str, data: ImageUpdate, ctx: ContextDep, service: ServiceDep
+) -> object:
     """Replace an image's properties."""
     return await service.update_image(ctx, image_id, data)
 
 
-@router.delete("/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["catalog"],
-               responses=problem_responses(404, 409))
+@router.delete(
+    "/images/{image_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["catalog"],
+    responses=problem_responses(404, 409),
+)
 async def delete_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> Response:
     """Delete an image no server uses (409 otherwise)."""
     await service.delete_image(ctx, image_id)

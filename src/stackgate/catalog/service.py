@@ -22,6 +22,7 @@ from stackgate.catalog.repository import FlavorRepository, ImageRepository
 from stackgate.catalog.schemas import FlavorCreate, FlavorUpdate, ImageCreate, ImageUpdate
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
+from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
@@ -86,7 +87,9 @@ class CatalogService:
             await uow.commit()
             return flavor
 
-    async def update_flavor(self, ctx: RequestContext, flavor_id: str, data: FlavorUpdate) -> Flavor:
+    async def update_flavor(
+        self, ctx: RequestContext, flavor_id: str, data: FlavorUpdate
+    ) -> Flavor:
         """Replace a flavor's properties."""
         async with self._uow() as uow:
             flavor = await uow.flavors.get(flavor_id)
@@ -158,12 +161,18 @@ class CatalogService:
                 raise CatalogInUse("image", image.id, in_use)
             if image.provider_id:
                 now = self._clock.now()
-                uow.operations.add(Operation(
-                    project_id=ctx.project_id, user_id=ctx.user_id, request_id=ctx.request_id,
-                    resource_type="image", resource_id=image.id, action="delete",
-                    params={"provider_id": image.provider_id},
-                    deadline_at=now + timedelta(seconds=self._operation_timeout),
-                ))
+                uow.operations.add(
+                    Operation(
+                        project_id=ctx.project_id,
+                        user_id=ctx.user_id,
+                        request_id=ctx.request_id,
+                        resource_type="image",
+                        resource_id=image.id,
+                        action="delete",
+                        params={"provider_id": image.provider_id},
+                        deadline_at=now + timedelta(seconds=self._operation_timeout),
+                    )
+                )
             await uow.images.remove(image)
             await uow.commit()
 
@@ -190,13 +199,24 @@ async def resolve_image(uow: UnitOfWork, ref: str, *, field: str = "image") -> I
 
 
 def add_snapshot_image(
-    uow: UnitOfWork, *, name: str, project_id: str, server_id: str, base: Image | None,
+    uow: UnitOfWork,
+    *,
+    name: str,
+    project_id: str,
+    server_id: str,
+    base: Image | None,
     min_disk_gb: int,
 ) -> Image:
     """A snapshot's image row, queued until the cloud has uploaded it (Glance's lifecycle)."""
     image = Image(
-        name=name, status="queued", visibility="private", owner_project_id=project_id,
-        image_type="snapshot", source_server_id=server_id, min_disk_gb=min_disk_gb,
+        id=new_id(),
+        name=name,
+        status="queued",
+        visibility="private",
+        owner_project_id=project_id,
+        image_type="snapshot",
+        source_server_id=server_id,
+        min_disk_gb=min_disk_gb,
         min_ram_mb=base.min_ram_mb if base else 0,
         disk_format=base.disk_format if base else "qcow2",
         os_distro=base.os_distro if base else None,
@@ -208,8 +228,6 @@ def add_snapshot_image(
 async def get_image_row(uow: UnitOfWork, image_id: str) -> Image | None:
     """An image row for the worker to update (snapshot progress)."""
     return await ImageRepository(uow.session).get(image_id)
-
-
 
 
 async def fail_snapshot(uow: UnitOfWork, image_id: object) -> None:

@@ -28,11 +28,23 @@ def _serve(settings: Settings, *, port: int, worker: bool, workers: int) -> None
 
     if workers > 1:
         # Several processes share nothing but the database; each builds its own app.
-        uvicorn.run("stackgate.cli.main:_factory", factory=True, host=settings.host, port=port,
-                    workers=workers, log_config=None, access_log=False)
+        uvicorn.run(
+            "stackgate.cli.main:_factory",
+            factory=True,
+            host=settings.host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
         return
-    uvicorn.run(create_app(settings, run_worker=worker), host=settings.host, port=port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings, run_worker=worker),
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def _factory() -> object:
@@ -50,8 +62,10 @@ def serve(
     if not no_migrate:
         _migrate(settings)
     port = settings.listen_port(8000)
-    console.print(f"StackGate on http://{settings.host}:{port}  (docs: /docs, "
-                  f"provider: {settings.provider}, database: {settings.database_url})")
+    console.print(
+        f"StackGate on http://{settings.host}:{port}  (docs: /docs, "
+        f"provider: {settings.provider}, database: {settings.database_url})"
+    )
     _serve(settings, port=port, worker=True, workers=1)
 
 

@@ -45,11 +45,17 @@ class ServerActionService:
             given = body.model_dump(exclude_none=True).keys()
             extra = set(given) - _FIELDS.get(name, set())
             if extra:
-                raise InvalidInput(f"{action} takes no field(s) {', '.join(sorted(extra))}",
-                                   field=sorted(extra)[0])
+                raise InvalidInput(
+                    f"{action} takes no field(s) {', '.join(sorted(extra))}", field=sorted(extra)[0]
+                )
             reboot_type = body.type or "SOFT"
-            task = check_action(name, view_of(server), server_id=server.id,
-                                reboot_type=reboot_type, is_admin=ctx.is_admin)
+            task = check_action(
+                name,
+                view_of(server),
+                server_id=server.id,
+                reboot_type=reboot_type,
+                is_admin=ctx.is_admin,
+            )
             params = await self._params(uow, server, name, body)
             if name in (Action.LOCK, Action.UNLOCK):
                 return await self._set_lock(uow, ctx, server, name, body.reason)
@@ -73,27 +79,41 @@ class ServerActionService:
                 raise ResizeToSameFlavor()
             image = await self._image_or_none(uow, server.image_id)
             if image is not None:
-                check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb,
-                           "flavor")
-            return {"flavor": {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus,
-                               "ram_mb": flavor.ram_mb, "disk_gb": flavor.disk_gb}}
+                check_fits(
+                    flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb, "flavor"
+                )
+            return {
+                "flavor": {
+                    "id": flavor.id,
+                    "name": flavor.name,
+                    "vcpus": flavor.vcpus,
+                    "ram_mb": flavor.ram_mb,
+                    "disk_gb": flavor.disk_gb,
+                }
+            }
         if action == Action.REBUILD:
             ref = body.image or server.image_id
             if ref is None:
                 raise InvalidInput("rebuild needs an image", field="image")
             image = await catalog_service.resolve_image(uow, ref)
-            check_fits(server.disk_gb, server.ram_mb, image.min_disk_gb, image.min_ram_mb,
-                       "image")
-            return {"image": {"id": image.id, "name": image.name,
-                              "min_disk_gb": image.min_disk_gb, "min_ram_mb": image.min_ram_mb}}
+            check_fits(server.disk_gb, server.ram_mb, image.min_disk_gb, image.min_ram_mb, "image")
+            return {
+                "image": {
+                    "id": image.id,
+                    "name": image.name,
+                    "min_disk_gb": image.min_disk_gb,
+                    "min_ram_mb": image.min_ram_mb,
+                }
+            }
         return {}
 
     @staticmethod
     async def _image_or_none(uow: ComputeUoW, image_id: str | None) -> Image | None:
         return None if image_id is None else await catalog_service.get_image_row(uow, image_id)
 
-    async def _set_lock(self, uow: ComputeUoW, ctx: RequestContext, server: Server,
-                        action: str, reason: str | None) -> Server:
+    async def _set_lock(
+        self, uow: ComputeUoW, ctx: RequestContext, server: Server, action: str, reason: str | None
+    ) -> Server:
         """Locking is ours alone (no cloud call): it takes effect and is logged at once."""
         server.locked = action == Action.LOCK
         server.locked_reason = reason if server.locked else None
@@ -108,17 +128,26 @@ class ServerActionService:
         """createImage: a queued image now, active when the cloud has uploaded it."""
         async with self._servers.uow() as uow:
             server = await self._servers.load(uow, ctx, server_id)
-            task = check_action(Action.SNAPSHOT, view_of(server), server_id=server.id,
-                                is_admin=ctx.is_admin)
+            task = check_action(
+                Action.SNAPSHOT, view_of(server), server_id=server.id, is_admin=ctx.is_admin
+            )
             base = await self._image_or_none(uow, server.image_id)
             image = catalog_service.add_snapshot_image(
-                uow, name=data.name, project_id=server.project_id, server_id=server.id,
-                base=base, min_disk_gb=server.disk_gb)
+                uow,
+                name=data.name,
+                project_id=server.project_id,
+                server_id=server.id,
+                base=base,
+                min_disk_gb=server.disk_gb,
+            )
             await uow.flush()
             server.set_state(server.vm_state, task)
             server.updated_at = self._servers.clock.now()
-            uow.operations.add(self._servers.new_operation(
-                ctx, server, Action.SNAPSHOT, {"image_id": image.id, "name": data.name}))
+            uow.operations.add(
+                self._servers.new_operation(
+                    ctx, server, Action.SNAPSHOT, {"image_id": image.id, "name": data.name}
+                )
+            )
             await uow.commit()
         self._servers.wake()
         return image

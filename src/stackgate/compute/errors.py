@@ -35,9 +35,7 @@ class ServerLocked(Conflict):
     title = "Server is locked"
 
     def __init__(self, server_id: str, action: str) -> None:
-        super().__init__(
-            f"server {server_id} is locked; unlock it before {action}", action=action
-        )
+        super().__init__(f"server {server_id} is locked; unlock it before {action}", action=action)
 
 
 class ResizeToSameFlavor(InvalidInput):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stackgate.catalog import service as catalog_service
 from stackgate.compute.models import Server
 from stackgate.compute.service import TRANSITIONAL, ComputeUoW
-from stackgate.compute.states import Action, TaskState, VmState
+from stackgate.compute.states import Action, VmState
 from stackgate.core.clock import Clock
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.providers.base import (
@@ -92,7 +92,6 @@ class ServerOperationHandler:
         await self._record(op_id, owner, snapshot, step)
 
     async def _drive(self, s: _Snapshot) -> Step:
-        compute = self._provider.compute
         if s.phase == "submit":
             updates = await self._submit(s)
             if "provider_id" in updates:
@@ -178,16 +177,23 @@ class ServerOperationHandler:
             return Step("progress", server=current)  # not gone yet
         if current.vm_state == VmState.ERROR:
             fault = current.fault
-            return Step("failed", server=current,
-                        message=fault.message if fault else f"{s.action} failed in the cloud",
-                        fault_code=fault.code if fault else 500)
+            return Step(
+                "failed",
+                server=current,
+                message=fault.message if fault else f"{s.action} failed in the cloud",
+                fault_code=fault.code if fault else 500,
+            )
         if s.action == Action.SNAPSHOT:
             image = await self._provider.image.get_image(str(s.params["provider_image_id"]))
             if image.status in ("queued", "saving"):
                 return Step("progress", server=current, image=image)
             if image.status != "active":
-                return Step("failed", server=current, image=image,
-                            message=f"snapshot upload ended {image.status}")
+                return Step(
+                    "failed",
+                    server=current,
+                    image=image,
+                    message=f"snapshot upload ended {image.status}",
+                )
             return Step("done", server=current, image=image)
         return Step("done", server=current)
 
@@ -231,16 +237,23 @@ class ServerOperationHandler:
                     op.finish(OpResult.ERROR, step.message)
             server.updated_at = now
             await uow.commit()
-        log.info("operation_step", op_id=op_id, action=s.action, kind=step.kind,
-                 server_id=s.server_id, message=step.message)
+        log.info(
+            "operation_step",
+            op_id=op_id,
+            action=s.action,
+            kind=step.kind,
+            server_id=s.server_id,
+            message=step.message,
+        )
 
     def _backoff(self, attempts: int) -> float:
         if attempts <= 0:
             return self._poll_interval
         return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
 
-    async def _settle(self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step,
-                      now: datetime) -> None:
+    async def _settle(
+        self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step, now: datetime
+    ) -> None:
         if s.action == Action.DELETE:
             _mark_deleted(server, now)
             return
@@ -271,13 +284,18 @@ class ServerOperationHandler:
         if current.vm_state != VmState.ERROR:
             server.fault_code = server.fault_message = server.fault_created_at = None
 
-    async def _fail_op(self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step,
-                       now: datetime) -> None:
+    async def _fail_op(
+        self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step, now: datetime
+    ) -> None:
         if s.action == Action.SNAPSHOT:
             await catalog_service.fail_snapshot(uow, s.params.get("image_id"))
         current = step.server
         refused = current is None and step.message is not None and step.kind == "failed"
-        if refused and s.action not in (Action.CREATE, Action.DELETE) and not s.deadline_passed(now):
+        if (
+            refused
+            and s.action not in (Action.CREATE, Action.DELETE)
+            and not s.deadline_passed(now)
+        ):
             # The cloud refused the request: nothing changed there, so only the task ends.
             server.set_state(server.vm_state, None)
             return
@@ -311,16 +329,32 @@ class _Snapshot:
 
     @classmethod
     def of(cls, op: Operation, server: Server) -> _Snapshot:
-        image = None if server.image_id is None else ImageSpec(
-            id=server.image_id, name=server.image_name or server.image_id)
+        image = (
+            None
+            if server.image_id is None
+            else ImageSpec(id=server.image_id, name=server.image_name or server.image_id)
+        )
         return cls(
-            op_id=op.id, action=op.action, phase=op.phase, params=dict(op.params),
-            attempts=op.attempts, deadline=op.deadline_at, server_id=server.id,
-            provider_id=server.provider_id, server_name=server.name,
+            op_id=op.id,
+            action=op.action,
+            phase=op.phase,
+            params=dict(op.params),
+            attempts=op.attempts,
+            deadline=op.deadline_at,
+            server_id=server.id,
+            provider_id=server.provider_id,
+            server_name=server.name,
             project_id=server.project_id,
-            flavor=FlavorSpec(name=server.flavor_name, vcpus=server.vcpus,
-                              ram_mb=server.ram_mb, disk_gb=server.disk_gb, id=server.flavor_id),
-            image=image, metadata=dict(server.metadata_), key_name=server.key_name,
+            flavor=FlavorSpec(
+                name=server.flavor_name,
+                vcpus=server.vcpus,
+                ram_mb=server.ram_mb,
+                disk_gb=server.disk_gb,
+                id=server.flavor_id,
+            ),
+            image=image,
+            metadata=dict(server.metadata_),
+            key_name=server.key_name,
             user_data=server.user_data,
         )
 
@@ -328,9 +362,14 @@ class _Snapshot:
         if self.image is None:
             raise ProviderError("the server has no image to boot from")
         return ServerSpec(
-            name=self.server_name, flavor=self.flavor, image=self.image,
-            project_id=self.project_id, tags=(tag_for(self.server_id),),
-            metadata=self.metadata, key_name=self.key_name, user_data=self.user_data,
+            name=self.server_name,
+            flavor=self.flavor,
+            image=self.image,
+            project_id=self.project_id,
+            tags=(tag_for(self.server_id),),
+            metadata=self.metadata,
+            key_name=self.key_name,
+            user_data=self.user_data,
         )
 
     def deadline_passed(self, now: datetime) -> bool:
@@ -339,11 +378,15 @@ class _Snapshot:
 
 def _looks_done(s: _Snapshot, current: ProviderServer) -> bool:
     """On a retried submit: did the cloud already carry out this action?"""
-    expected = {
-        Action.START: VmState.ACTIVE, Action.STOP: VmState.STOPPED,
-        Action.PAUSE: VmState.PAUSED, Action.UNPAUSE: VmState.ACTIVE,
-        Action.SUSPEND: VmState.SUSPENDED, Action.RESUME: VmState.ACTIVE,
-        Action.RESIZE: VmState.RESIZED, Action.SHELVE: VmState.SHELVED_OFFLOADED,
+    expected: dict[str, str] = {
+        Action.START: VmState.ACTIVE,
+        Action.STOP: VmState.STOPPED,
+        Action.PAUSE: VmState.PAUSED,
+        Action.UNPAUSE: VmState.ACTIVE,
+        Action.SUSPEND: VmState.SUSPENDED,
+        Action.RESUME: VmState.ACTIVE,
+        Action.RESIZE: VmState.RESIZED,
+        Action.SHELVE: VmState.SHELVED_OFFLOADED,
         Action.UNSHELVE: VmState.ACTIVE,
     }
     return current.vm_state == expected.get(s.action)
@@ -373,8 +416,13 @@ def _mark_deleted(server: Server, now: datetime) -> None:
 
 
 def _flavor_copy(server: Server) -> dict[str, Any]:
-    return {"id": server.flavor_id, "name": server.flavor_name, "vcpus": server.vcpus,
-            "ram_mb": server.ram_mb, "disk_gb": server.disk_gb}
+    return {
+        "id": server.flavor_id,
+        "name": server.flavor_name,
+        "vcpus": server.vcpus,
+        "ram_mb": server.ram_mb,
+        "disk_gb": server.disk_gb,
+    }
 
 
 def _apply_flavor(server: Server, flavor: dict[str, Any]) -> None:
@@ -383,8 +431,6 @@ def _apply_flavor(server: Server, flavor: dict[str, Any]) -> None:
     server.vcpus = flavor["vcpus"]
     server.ram_mb = flavor["ram_mb"]
     server.disk_gb = flavor["disk_gb"]
-
-
 
 
 async def repair_orphans(

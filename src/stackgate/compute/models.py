@@ -59,7 +59,9 @@ class Server(IdMixin, TimestampMixin, VersionMixin, Base):
     launched_at: Mapped[datetime | None] = mapped_column()
     deleted_at: Mapped[datetime | None] = mapped_column()
 
-    def set_state(self, vm_state: str, task_state: str | None, power_state: int | None = None) -> None:
+    def set_state(
+        self, vm_state: str, task_state: str | None, power_state: int | None = None
+    ) -> None:
         """The only writer of the state triple, so `status` can never disagree with it."""
         self.vm_state = vm_state
         self.task_state = task_state

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +35,7 @@ class ServerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _scoped(self, project_id: str) -> Select[tuple[Server]]:
+    def _scoped(self, project_id: str) -> Select[Any]:
         return select(Server).where(Server.project_id == project_id)
 
     async def get(self, project_id: str, server_id: str) -> Server | None:
@@ -57,28 +59,30 @@ class ServerRepository:
         if filters.name:
             stmt = stmt.where(Server.name.ilike(like_pattern(filters.name), escape="\\"))
         if filters.flavor:
-            stmt = stmt.where(or_(Server.flavor_id == filters.flavor,
-                                  Server.flavor_name == filters.flavor))
+            stmt = stmt.where(
+                or_(Server.flavor_id == filters.flavor, Server.flavor_name == filters.flavor)
+            )
         if filters.image:
-            stmt = stmt.where(or_(Server.image_id == filters.image,
-                                  Server.image_name == filters.image))
-        return await paginate(self.session, stmt, columns=SERVER_SORTS, id_column=Server.id,
-                              request=page)
+            stmt = stmt.where(
+                or_(Server.image_id == filters.image, Server.image_name == filters.image)
+            )
+        return await paginate(
+            self.session, stmt, columns=SERVER_SORTS, id_column=Server.id, request=page
+        )
 
     def add(self, server: Server) -> None:
         self.session.add(server)
 
     async def count_using(self, *, flavor_id: str | None, image_id: str | None) -> int:
         """Live servers (any project) built from a flavor or an image."""
-        stmt = select(func.count()).select_from(Server).where(
-            Server.status != Status.DELETED.value)
+        stmt = select(func.count()).select_from(Server).where(Server.status != Status.DELETED.value)
         if flavor_id is not None:
             stmt = stmt.where(Server.flavor_id == flavor_id)
         if image_id is not None:
             stmt = stmt.where(Server.image_id == image_id)
         return int(await self.session.scalar(stmt) or 0)
 
-    async def stuck(self, *, limit: int) -> list[Server]:
+    async def stuck(self, *, limit: int) -> Sequence[Server]:
         """Servers showing a task although no operation drives them (reconciler input)."""
         open_ops = select(Operation.resource_id).where(Operation.state == OpState.PENDING)
         stmt = (
@@ -86,4 +90,4 @@ class ServerRepository:
             .where(Server.task_state.is_not(None), Server.id.not_in(open_ops))
             .limit(limit)
         )
-        return list((await self.session.scalars(stmt)).all())
+        return (await self.session.scalars(stmt)).all()

@@ -40,11 +40,13 @@ def _actions(request: Request) -> ServerActionService:
 
 ServersDep = Annotated[ServerService, Depends(_servers)]
 ActionsDep = Annotated[ServerActionService, Depends(_actions)]
-ServerPage = Annotated[PageRequest, Depends(page_params(
-    ["created_at", "updated_at", "name", "status"], "-created_at"))]
+ServerPage = Annotated[
+    PageRequest, Depends(page_params(["created_at", "updated_at", "name", "status"], "-created_at"))
+]
 
 StatusFilter = StrEnum(  # type: ignore[misc]
-    "StatusFilter", {s.value: s.value for s in Status if s is not Status.UNKNOWN}
+    "StatusFilter",
+    {s.value: s.value for s in Status if s is not Status.UNKNOWN}
     | {"RUNNING": "RUNNING", "STOPPED": "STOPPED"},
 )
 
@@ -68,8 +70,7 @@ class ActionName(StrEnum):
     unlock = "unlock"
 
 
-router = APIRouter(prefix="/api/v1/vms", tags=["servers"],
-                   responses=problem_responses(400, 422))
+router = APIRouter(prefix="/api/v1/vms", tags=["servers"], responses=problem_responses(400, 422))
 _ONE = problem_responses(404)
 _ACT = problem_responses(404, 409)
 
@@ -78,8 +79,9 @@ def _location(server_id: str) -> str:
     return f"/api/v1/vms/{server_id}"
 
 
-async def _accepted(servers: ServerService, ctx: ContextDep, server: Server, wait: float,
-                    response: Response) -> Server:
+async def _accepted(
+    servers: ServerService, ctx: ContextDep, server: Server, wait: float, response: Response
+) -> Server:
     """202 with the resource and Location; with `Prefer: wait=N`, 200 once it settled."""
     response.headers["Location"] = _location(server.id)
     if wait <= 0:
@@ -91,30 +93,50 @@ async def _accepted(servers: ServerService, ctx: ContextDep, server: Server, wai
     return server
 
 
-@router.post("", response_model=ServerRead, status_code=status.HTTP_202_ACCEPTED,
-             responses=problem_responses(409))
-async def create_server(data: ServerCreate, ctx: ContextDep, servers: ServersDep,
-                        key: IdempotencyKeyDep, wait: PreferWaitDep,
-                        response: Response) -> object:
+@router.post(
+    "",
+    response_model=ServerRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(409),
+)
+async def create_server(
+    data: ServerCreate,
+    ctx: ContextDep,
+    servers: ServersDep,
+    key: IdempotencyKeyDep,
+    wait: PreferWaitDep,
+    response: Response,
+) -> object:
     """Create a server: 202 in BUILD; the worker brings it to ACTIVE or ERROR."""
     result = await servers.create(ctx, data, idempotency_key=key)
     if isinstance(result, StoredResponse):
-        return JSONResponse(result.body, status_code=result.status_code, headers={
-            "Location": _location(str(result.resource_id)), "Idempotent-Replayed": "true"})
+        return JSONResponse(
+            result.body,
+            status_code=result.status_code,
+            headers={"Location": _location(str(result.resource_id)), "Idempotent-Replayed": "true"},
+        )
     return await _accepted(servers, ctx, result, wait, response)
 
 
 @router.get("", response_model=ServerList)
 async def list_servers(
-    ctx: ContextDep, servers: ServersDep, page: ServerPage,
+    ctx: ContextDep,
+    servers: ServersDep,
+    page: ServerPage,
     status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
     name: Annotated[str | None, Query(max_length=255, description="Name substring.")] = None,
     flavor: Annotated[str | None, Query(max_length=255, description="Flavor name or id.")] = None,
     image: Annotated[str | None, Query(max_length=255, description="Image name or id.")] = None,
 ) -> object:
     """List the project's servers (DELETED ones only with status=DELETED)."""
-    result = await servers.list(ctx, status=status_.value if status_ else None, name=name,
-                                flavor=flavor, image=image, page=page)
+    result = await servers.list(
+        ctx,
+        status=status_.value if status_ else None,
+        name=name,
+        flavor=flavor,
+        image=image,
+        page=page,
+    )
     return result.as_body()
 
 
@@ -125,26 +147,40 @@ async def get_server(server_id: str, ctx: ContextDep, servers: ServersDep) -> ob
 
 
 @router.patch("/{server_id}", response_model=ServerRead, responses=_ACT)
-async def update_server(server_id: str, data: ServerUpdate, ctx: ContextDep,
-                        servers: ServersDep) -> object:
+async def update_server(
+    server_id: str, data: ServerUpdate, ctx: ContextDep, servers: ServersDep
+) -> object:
     """Change name, description or metadata."""
     return await servers.update(ctx, server_id, data)
 
 
-@router.delete("/{server_id}", response_model=ServerRead, status_code=status.HTTP_202_ACCEPTED,
-               responses=_ACT)
-async def delete_server(server_id: str, ctx: ContextDep, servers: ServersDep,
-                        wait: PreferWaitDep, response: Response) -> object:
+@router.delete(
+    "/{server_id}", response_model=ServerRead, status_code=status.HTTP_202_ACCEPTED, responses=_ACT
+)
+async def delete_server(
+    server_id: str, ctx: ContextDep, servers: ServersDep, wait: PreferWaitDep, response: Response
+) -> object:
     """Delete a server (soft: it ends DELETED and stays readable by id)."""
     server = await servers.delete(ctx, server_id)
     return await _accepted(servers, ctx, server, wait, response)
 
 
-@router.post("/{server_id}/actions/{action}", response_model=ServerRead,
-             status_code=status.HTTP_202_ACCEPTED, responses=_ACT)
-async def server_action(server_id: str, action: ActionName, ctx: ContextDep,
-                        servers: ServersDep, actions: ActionsDep, wait: PreferWaitDep,
-                        response: Response, body: ActionRequest | None = None) -> object:
+@router.post(
+    "/{server_id}/actions/{action}",
+    response_model=ServerRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+)
+async def server_action(
+    server_id: str,
+    action: ActionName,
+    ctx: ContextDep,
+    servers: ServersDep,
+    actions: ActionsDep,
+    wait: PreferWaitDep,
+    response: Response,
+    body: ActionRequest | None = None,
+) -> object:
     """Run a lifecycle action; allowed states follow Nova (409 otherwise)."""
     server = await actions.act(ctx, server_id, action.value, body)
     return await _accepted(servers, ctx, server, wait, response)
@@ -156,10 +192,15 @@ async def list_server_actions(server_id: str, ctx: ContextDep, servers: ServersD
     return {"items": await servers.list_actions(ctx, server_id)}
 
 
-@router.post("/{server_id}/snapshots", response_model=ImageRead,
-             status_code=status.HTTP_202_ACCEPTED, responses=_ACT)
-async def create_snapshot(server_id: str, data: SnapshotCreate, ctx: ContextDep,
-                          actions: ActionsDep, response: Response) -> object:
+@router.post(
+    "/{server_id}/snapshots",
+    response_model=ImageRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+)
+async def create_snapshot(
+    server_id: str, data: SnapshotCreate, ctx: ContextDep, actions: ActionsDep, response: Response
+) -> object:
     """Snapshot a server into a new image (queued, then active)."""
     image = await actions.snapshot(ctx, server_id, data)
     response.headers["Location"] = f"/api/v1/images/{image.id}"

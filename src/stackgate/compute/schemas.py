@@ -28,7 +28,9 @@ class ServerUpdate(Input):
     description: Description | None = None
     metadata: Metadata | None = Field(None, description="Replaces the whole metadata map.")
     version: int | None = Field(
-        None, ge=1, le=2**31 - 1,
+        None,
+        ge=1,
+        le=2**31 - 1,
         description="The version you read; a newer one on the server answers 409.",
     )
 
@@ -104,16 +106,46 @@ class ServerRead(Output):
     def _from_row(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return data
-        row = {name: getattr(data, name) for name in (
-            "id", "project_id", "name", "description", "status", "vm_state", "task_state",
-            "power_state", "locked", "locked_reason", "ip_address", "metadata_", "key_name",
-            "created_at", "updated_at", "launched_at", "deleted_at", "version")}
-        row["flavor"] = {"id": data.flavor_id, "name": data.flavor_name, "vcpus": data.vcpus,
-                         "ram_mb": data.ram_mb, "disk_gb": data.disk_gb}
+        row = {
+            name: getattr(data, name)
+            for name in (
+                "id",
+                "project_id",
+                "name",
+                "description",
+                "status",
+                "vm_state",
+                "task_state",
+                "power_state",
+                "locked",
+                "locked_reason",
+                "ip_address",
+                "metadata_",
+                "key_name",
+                "created_at",
+                "updated_at",
+                "launched_at",
+                "deleted_at",
+                "version",
+            )
+        }
+        row["flavor"] = {
+            "id": data.flavor_id,
+            "name": data.flavor_name,
+            "vcpus": data.vcpus,
+            "ram_mb": data.ram_mb,
+            "disk_gb": data.disk_gb,
+        }
         row["image"] = {"id": data.image_id, "name": data.image_name}
-        row["fault"] = None if data.fault_code is None else {
-            "code": data.fault_code, "message": data.fault_message,
-            "created": data.fault_created_at}
+        row["fault"] = (
+            None
+            if data.fault_code is None
+            else {
+                "code": data.fault_code,
+                "message": data.fault_message,
+                "created": data.fault_created_at,
+            }
+        )
         return row
 
     @computed_field  # type: ignore[prop-decorator]
@@ -135,7 +167,8 @@ class ActionRead(Output):
     user_id: str | None
     start_time: datetime = Field(validation_alias=AliasChoices("created_at", "start_time"))
     finish_time: datetime | None = Field(
-        validation_alias=AliasChoices("finished_at", "finish_time"))
+        validation_alias=AliasChoices("finished_at", "finish_time")
+    )
     result: str | None = Field(description="Success, Error or Cancelled; null while running.")
     message: str | None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,13 +29,22 @@ from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate, InvalidInput
 from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
+from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation, OpResult
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 
 # Statuses in which the cloud is still working; `Prefer: wait` waits them out.
-TRANSITIONAL = frozenset({Status.BUILD, Status.REBOOT, Status.HARD_REBOOT, Status.REBUILD,
-                          Status.RESIZE, Status.REVERT_RESIZE})
+TRANSITIONAL = frozenset(
+    {
+        Status.BUILD,
+        Status.REBOOT,
+        Status.HARD_REBOOT,
+        Status.REBUILD,
+        Status.RESIZE,
+        Status.REVERT_RESIZE,
+    }
+)
 
 
 class ComputeUoW(UnitOfWork):
@@ -57,22 +66,28 @@ class FlavorTooSmall(InvalidInput):
     title = "Flavor too small for the image"
 
 
-def check_fits(flavor_disk_gb: int, flavor_ram_mb: int, min_disk_gb: int, min_ram_mb: int,
-               field: str) -> None:
+def check_fits(
+    flavor_disk_gb: int, flavor_ram_mb: int, min_disk_gb: int, min_ram_mb: int, field: str
+) -> None:
     """Nova refuses a flavor smaller than the image's min_disk/min_ram (400)."""
     if flavor_disk_gb and flavor_disk_gb < min_disk_gb:
         raise FlavorTooSmall(
             f"{field}: flavor disk {flavor_disk_gb} GB is smaller than the image's min_disk "
-            f"{min_disk_gb} GB", field=field)
+            f"{min_disk_gb} GB",
+            field=field,
+        )
     if flavor_ram_mb < min_ram_mb:
         raise FlavorTooSmall(
             f"{field}: flavor RAM {flavor_ram_mb} MB is smaller than the image's min_ram "
-            f"{min_ram_mb} MB", field=field)
+            f"{min_ram_mb} MB",
+            field=field,
+        )
 
 
 def view_of(server: Server) -> ServerView:
-    return ServerView(server.vm_state, server.task_state, server.launched_at is not None,
-                      server.locked)
+    return ServerView(
+        server.vm_state, server.task_state, server.launched_at is not None, server.locked
+    )
 
 
 class ServerService:
@@ -108,14 +123,25 @@ class ServerService:
             raise ServerNotFound(server_id)
         return server
 
-    def new_operation(self, ctx: RequestContext, server: Server, action: str,
-                      params: dict[str, object] | None = None) -> Operation:
+    def new_operation(
+        self,
+        ctx: RequestContext,
+        server: Server,
+        action: str,
+        params: dict[str, object] | None = None,
+    ) -> Operation:
         """An operation record for the worker, with the configured deadline."""
         now = self._clock.now()
         return Operation(
-            project_id=server.project_id, user_id=ctx.user_id, request_id=ctx.request_id,
-            resource_type="server", resource_id=server.id, action=action,
-            params=params or {}, created_at=now, next_attempt_at=now,
+            project_id=server.project_id,
+            user_id=ctx.user_id,
+            request_id=ctx.request_id,
+            resource_type="server",
+            resource_id=server.id,
+            action=action,
+            params=params or {},
+            created_at=now,
+            next_attempt_at=now,
             deadline_at=now + timedelta(seconds=self._config.operation_timeout),
         )
 
@@ -123,9 +149,17 @@ class ServerService:
         self, ctx: RequestContext, data: ServerCreate, *, idempotency_key: str | None = None
     ) -> Server | StoredResponse:
         """Accept a server: desired state + a create operation in one transaction (202)."""
-        scope = None if idempotency_key is None else IdempotencyScope(
-            ctx.project_id, "POST", "/api/v1/vms", idempotency_key,
-            fingerprint(data.model_dump(mode="json")))
+        scope = (
+            None
+            if idempotency_key is None
+            else IdempotencyScope(
+                ctx.project_id,
+                "POST",
+                "/api/v1/vms",
+                idempotency_key,
+                fingerprint(data.model_dump(mode="json")),
+            )
+        )
         async with self.uow() as uow:
             now = self._clock.now()
             if scope is not None:
@@ -134,16 +168,27 @@ class ServerService:
                     return stored
             flavor = await catalog_service.resolve_flavor(uow, data.flavor)
             image = await catalog_service.resolve_image(uow, data.image)
-            check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb,
-                       "flavor")
+            check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb, "flavor")
             server = Server(
-                project_id=ctx.project_id, user_id=ctx.user_id, name=data.name,
-                description=data.description, metadata_=dict(data.metadata),
-                key_name=data.key_name, user_data=data.user_data,
-                flavor_id=flavor.id, flavor_name=flavor.name, vcpus=flavor.vcpus,
-                ram_mb=flavor.ram_mb, disk_gb=flavor.disk_gb,
-                image_id=image.id, image_name=image.name, locked=False,
-                power_state=PowerState.NOSTATE, created_at=now, updated_at=now,
+                id=new_id(),
+                project_id=ctx.project_id,
+                user_id=ctx.user_id,
+                name=data.name,
+                description=data.description,
+                metadata_=dict(data.metadata),
+                key_name=data.key_name,
+                user_data=data.user_data,
+                flavor_id=flavor.id,
+                flavor_name=flavor.name,
+                vcpus=flavor.vcpus,
+                ram_mb=flavor.ram_mb,
+                disk_gb=flavor.disk_gb,
+                image_id=image.id,
+                image_name=image.name,
+                locked=False,
+                power_state=PowerState.NOSTATE,
+                created_at=now,
+                updated_at=now,
             )
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
             uow.servers.add(server)
@@ -151,8 +196,11 @@ class ServerService:
             await uow.flush()
             if scope is not None:
                 body = ServerRead.model_validate(server).model_dump(mode="json")
-                uow.idempotency.add(scope, StoredResponse(202, body, server.id),
-                                    expires_at=now + self._config.idempotency_ttl)
+                uow.idempotency.add(
+                    scope,
+                    StoredResponse(202, body, server.id),
+                    expires_at=now + self._config.idempotency_ttl,
+                )
             try:
                 await uow.commit()
             except IntegrityError:
@@ -176,13 +224,22 @@ class ServerService:
             return await self.load(uow, ctx, server_id)
 
     async def list(
-        self, ctx: RequestContext, *, status: str | None, name: str | None,
-        flavor: str | None, image: str | None, page: PageRequest,
+        self,
+        ctx: RequestContext,
+        *,
+        status: str | None,
+        name: str | None,
+        flavor: str | None,
+        image: str | None,
+        page: PageRequest,
     ) -> PageResult[Server]:
         """The project's servers, DELETED ones only when asked for by status."""
         filters = ServerFilters(
             statuses=tuple(statuses_for_filter(status)) if status else (),
-            name=name, flavor=flavor, image=image)
+            name=name,
+            flavor=flavor,
+            image=image,
+        )
         async with self.uow() as uow:
             return await uow.servers.list(ctx.project_id, filters=filters, page=page)
 
@@ -192,7 +249,8 @@ class ServerService:
             server = await self.load(uow, ctx, server_id)
             if data.version is not None and data.version != server.version:
                 raise ConcurrentUpdate(
-                    f"version {data.version} is stale; the server is at version {server.version}")
+                    f"version {data.version} is stale; the server is at version {server.version}"
+                )
             if server.status == Status.DELETED:
                 raise ServerNotFound(server_id)
             changes = data.model_dump(exclude_unset=True, exclude={"version"})
@@ -212,8 +270,9 @@ class ServerService:
             server = await self.load(uow, ctx, server_id)
             if server.status == Status.DELETED or server.task_state == TaskState.DELETING:
                 return server
-            task = check_action(Action.DELETE, view_of(server), server_id=server.id,
-                                is_admin=ctx.is_admin)
+            task = check_action(
+                Action.DELETE, view_of(server), server_id=server.id, is_admin=ctx.is_admin
+            )
             for op in await uow.operations.open_for_resource(server.id):
                 op.finish(OpResult.CANCELLED, "superseded by delete")
                 await catalog_service.fail_snapshot(uow, op.params.get("image_id"))
@@ -224,10 +283,12 @@ class ServerService:
         self.wake()
         return server
 
-    async def wait(self, ctx: RequestContext, server_id: str, timeout: float) -> tuple[Server, bool]:
-        """Poll until the server's task ends (or `timeout`); returns (server, settled)."""
+    async def wait(
+        self, ctx: RequestContext, server_id: str, seconds: float
+    ) -> tuple[Server, bool]:
+        """Poll until the server's task ends (or `seconds`); returns (server, settled)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(timeout, self._config.max_wait)
+        deadline = loop.time() + min(seconds, self._config.max_wait)
         delay = 0.02
         while True:
             server = await self.get(ctx, server_id)
@@ -237,11 +298,11 @@ class ServerService:
             await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
             delay = min(delay * 2, 0.25)
 
-    async def list_actions(self, ctx: RequestContext, server_id: str) -> list[Operation]:
+    async def list_actions(self, ctx: RequestContext, server_id: str) -> Sequence[Operation]:
         """The instance action log, newest first."""
         async with self.uow() as uow:
             server = await self.load(uow, ctx, server_id)
-            return list(await uow.operations.list_for_resource(server.id))
+            return await uow.operations.list_for_resource(server.id)
 
 
 async def servers_using(

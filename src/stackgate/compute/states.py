@@ -166,8 +166,11 @@ class Action(StrEnum):
 
 
 # Accepted in the action path besides the canonical names (seed 000's words).
-ACTION_ALIASES = {"restart": Action.REBOOT, "confirm_resize": Action.CONFIRM_RESIZE,
-                  "revert_resize": Action.REVERT_RESIZE}
+ACTION_ALIASES = {
+    "restart": Action.REBOOT,
+    "confirm_resize": Action.CONFIRM_RESIZE,
+    "revert_resize": Action.REVERT_RESIZE,
+}
 
 V = VmState
 _ANY_VM = frozenset(VmState) - {V.DELETED}
@@ -204,10 +207,12 @@ RULES: dict[str, Rule] = {
     ),
     Action.SHELVE: Rule(frozenset({V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED}), T.SHELVING),
     Action.UNSHELVE: Rule(frozenset({V.SHELVED, V.SHELVED_OFFLOADED}), T.UNSHELVING),
-    Action.LOCK: Rule(_ANY_VM, None, task_states=None, must_have_launched=False,
-                      lock_checked=False),
-    Action.UNLOCK: Rule(_ANY_VM, None, task_states=None, must_have_launched=False,
-                        lock_checked=False),
+    Action.LOCK: Rule(
+        _ANY_VM, None, task_states=None, must_have_launched=False, lock_checked=False
+    ),
+    Action.UNLOCK: Rule(
+        _ANY_VM, None, task_states=None, must_have_launched=False, lock_checked=False
+    ),
     Action.DELETE: Rule(_ANY_VM, T.DELETING, task_states=None, must_have_launched=False),
 }
 SOFT_REBOOT = Rule(frozenset({V.ACTIVE}), T.REBOOTING)
@@ -215,14 +220,29 @@ SOFT_REBOOT = Rule(frozenset({V.ACTIVE}), T.REBOOTING)
 HARD_REBOOT = Rule(
     frozenset({V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED, V.ERROR}),
     T.REBOOTING_HARD,
-    task_states=frozenset({None, *_REBOOT, T.REBOOTING_HARD, T.RESUMING, T.UNPAUSING,
-                           T.PAUSING, T.SUSPENDING}),
+    task_states=frozenset(
+        {None, *_REBOOT, T.REBOOTING_HARD, T.RESUMING, T.UNPAUSING, T.PAUSING, T.SUSPENDING}
+    ),
 )
 
 USER_ACTIONS: tuple[str, ...] = (
-    Action.START, Action.STOP, Action.REBOOT, Action.PAUSE, Action.UNPAUSE, Action.SUSPEND,
-    Action.RESUME, Action.RESIZE, Action.CONFIRM_RESIZE, Action.REVERT_RESIZE, Action.REBUILD,
-    Action.SHELVE, Action.UNSHELVE, Action.LOCK, Action.UNLOCK, Action.SNAPSHOT, Action.DELETE,
+    Action.START,
+    Action.STOP,
+    Action.REBOOT,
+    Action.PAUSE,
+    Action.UNPAUSE,
+    Action.SUSPEND,
+    Action.RESUME,
+    Action.RESIZE,
+    Action.CONFIRM_RESIZE,
+    Action.REVERT_RESIZE,
+    Action.REBUILD,
+    Action.SHELVE,
+    Action.UNSHELVE,
+    Action.LOCK,
+    Action.UNLOCK,
+    Action.SNAPSHOT,
+    Action.DELETE,
 )
 
 
@@ -263,7 +283,7 @@ def allowed_actions(view: ServerView, *, is_admin: bool = False) -> list[str]:
         if view.locked and not is_admin and all(r.lock_checked for r in rules):
             continue
         if any(_permits(r, view) for r in rules):
-            allowed.append(action.value)
+            allowed.append(str(action))
     return allowed
 
 
@@ -326,8 +346,12 @@ def outcome_of(action: str, *, vm_state: str, power_state: int) -> Outcome:
 PROGRESS: dict[str, tuple[str, ...]] = {
     Action.CREATE: (T.SCHEDULING, T.NETWORKING, T.SPAWNING),
     Action.RESIZE: (T.RESIZE_PREP, T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
-    Action.SNAPSHOT: (T.IMAGE_SNAPSHOT_PENDING, T.IMAGE_SNAPSHOT, T.IMAGE_PENDING_UPLOAD,
-                      T.IMAGE_UPLOADING),
+    Action.SNAPSHOT: (
+        T.IMAGE_SNAPSHOT_PENDING,
+        T.IMAGE_SNAPSHOT,
+        T.IMAGE_PENDING_UPLOAD,
+        T.IMAGE_UPLOADING,
+    ),
     Action.SHELVE: (T.SHELVING, T.SHELVING_IMAGE_PENDING_UPLOAD, T.SHELVING_OFFLOADING),
     Action.REBUILD: (T.REBUILDING, T.REBUILD_BLOCK_DEVICE_MAPPING, T.REBUILD_SPAWNING),
 }

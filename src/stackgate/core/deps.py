@@ -26,17 +26,24 @@ def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
     """A dependency reading sort, page/per_page or limit/cursor for one resource's list."""
 
     def dependency(
-        sort: Annotated[str, Query(max_length=64, description=f"One of {', '.join(allowed)}; "
-                                   "prefix - for descending.")] = default,
+        sort: Annotated[
+            str,
+            Query(
+                max_length=64, description=f"One of {', '.join(allowed)}; prefix - for descending."
+            ),
+        ] = default,
         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
-        limit: Annotated[int | None, Query(ge=1, le=MAX_PER_PAGE,
-                                           description="Keyset page size.")] = None,
-        cursor: Annotated[str | None, Query(max_length=1024,
-                                            description="Opaque next_cursor.")] = None,
+        limit: Annotated[
+            int | None, Query(ge=1, le=MAX_PER_PAGE, description="Keyset page size.")
+        ] = None,
+        cursor: Annotated[
+            str | None, Query(max_length=1024, description="Opaque next_cursor.")
+        ] = None,
     ) -> PageRequest:
-        return PageRequest(sort=Sort.parse(sort, allowed), page=page, per_page=per_page,
-                           limit=limit, cursor=cursor)
+        return PageRequest(
+            sort=Sort.parse(sort, allowed), page=page, per_page=per_page, limit=limit, cursor=cursor
+        )
 
     return dependency
 
@@ -44,8 +51,10 @@ def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
 def _idempotency_key(
     idempotency_key: Annotated[
         str | None,
-        Header(description="Repeat a create safely: the same key returns the same answer.",
-               max_length=300),
+        Header(
+            description="Repeat a create safely: the same key returns the same answer.",
+            max_length=300,
+        ),
     ] = None,
 ) -> str | None:
     if idempotency_key is None:
@@ -55,8 +64,9 @@ def _idempotency_key(
     if len(key) >= 2 and key[0] == key[-1] == '"':
         key = key[1:-1]
     if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise InvalidInput("Idempotency-Key must be 1-255 printable characters",
-                           field="Idempotency-Key")
+        raise InvalidInput(
+            "Idempotency-Key must be 1-255 printable characters", field="Idempotency-Key"
+        )
     return key
 
 
@@ -64,8 +74,13 @@ IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
 
 
 def _prefer_wait(
-    prefer: Annotated[str | None, Header(description="`wait=N`: wait up to N seconds for the "
-                                         "end state (RFC 7240).", max_length=256)] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            description="`wait=N`: wait up to N seconds for the end state (RFC 7240).",
+            max_length=256,
+        ),
+    ] = None,
 ) -> float:
     if not prefer:
         return 0.0

@@ -19,9 +19,9 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-async def _probe(name: str, check: Any, timeout: float = 3.0) -> dict[str, str]:
+async def _probe(name: str, check: Any, limit: float = 3.0) -> dict[str, str]:
     try:
-        await asyncio.wait_for(check(), timeout)
+        await asyncio.wait_for(check(), limit)
     except Exception as exc:
         return {"name": name, "status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
     return {"name": name, "status": "up"}

@@ -126,8 +126,7 @@ class OperationRepository:
                     Operation.state == OpState.PENDING,
                     or_(Operation.lease_until.is_(None), Operation.lease_until < now),
                 )
-                .values(lease_owner=owner, lease_until=now + lease,
-                        attempts=Operation.attempts + 1)
+                .values(lease_owner=owner, lease_until=now + lease, attempts=Operation.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
             if getattr(result, "rowcount", 0) == 1:

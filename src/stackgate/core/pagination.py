@@ -82,8 +82,13 @@ class PageResult(Generic[T]):
 
     def as_body(self) -> dict[str, Any]:
         """The list response: items plus the PageMeta fields."""
-        return {"items": self.items, "total": self.total, "page": self.page,
-                "per_page": self.per_page, "next_cursor": self.next_cursor}
+        return {
+            "items": self.items,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "next_cursor": self.next_cursor,
+        }
 
 
 class PageMeta(BaseModel):

@@ -27,9 +27,17 @@ STATUS: dict[Category, int] = {
 }
 MEDIA_TYPE = "application/problem+json"
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
 }
 
 
@@ -81,19 +89,26 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return problem_response(
-        request, status=status, code=exc.code, title=exc.title, detail=exc.detail,
-        extra=exc.extra, headers=headers,
+        request,
+        status=status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=headers,
     )
 
 
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     cleaned = []
     for err in errors:
-        cleaned.append({
-            "loc": [str(part) for part in err.get("loc", ())],
-            "msg": str(err.get("msg", "")),
-            "type": str(err.get("type", "")),
-        })
+        cleaned.append(
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
     return cleaned
 
 
@@ -102,15 +117,23 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(
-            request, status=400, code="malformed_json", title="Malformed JSON",
-            detail="the request body is not valid JSON", extra={"errors": errors},
+            request,
+            status=400,
+            code="malformed_json",
+            title="Malformed JSON",
+            detail="the request body is not valid JSON",
+            extra={"errors": errors},
         )
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(p for p in first["loc"] if p not in ("body", "query", "path", "header"))
-    detail = f"{where}: {first['msg']}" if where else first["msg"]
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
     return problem_response(
-        request, status=422, code="validation_error", title="Invalid request",
-        detail=detail, extra={"errors": errors},
+        request,
+        status=422,
+        code="validation_error",
+        title="Invalid request",
+        detail=detail,
+        extra={"errors": errors},
     )
 
 
@@ -119,15 +142,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return problem_response(
-        request, status=exc.status_code, code=code, title=code.replace("_", " ").capitalize(),
-        detail=detail, headers=dict(exc.headers or {}),
+        request,
+        status=exc.status_code,
+        code=code,
+        title=code.replace("_", " ").capitalize(),
+        detail=detail,
+        headers=dict(exc.headers or {}),
     )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error=repr(exc))
     return problem_response(
-        request, status=500, code="internal_error", title="Internal server error",
+        request,
+        status=500,
+        code="internal_error",
+        title="Internal server error",
         detail="an unexpected error occurred; quote the request id when reporting it",
     )
 
@@ -142,7 +172,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the problems a route may answer."""
     return {
-        status: {"model": Problem, "description": _HTTP_CODES.get(status, "error"),
-                 "content": {MEDIA_TYPE: {}}}
+        status: {
+            "model": Problem,
+            "description": _HTTP_CODES.get(status, "error"),
+            "content": {MEDIA_TYPE: {}},
+        }
         for status in statuses
     }

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from stackgate.core.pagination import InvalidCursor, PageRequest, PageResult, decode_cursor, encode_cursor
-
-M = TypeVar("M")
-
+from stackgate.core.pagination import (
+    InvalidCursor,
+    PageRequest,
+    PageResult,
+    decode_cursor,
+    encode_cursor,
+)
 
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` literally anywhere (escape char is backslash)."""
@@ -31,20 +34,29 @@ def _column_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
 
 async def paginate(
     session: AsyncSession,
-    stmt: Select[tuple[M]],
+    stmt: Select[Any],
     *,
     columns: dict[str, InstrumentedAttribute[Any]],
     id_column: InstrumentedAttribute[Any],
     request: PageRequest,
-) -> PageResult[M]:
+) -> PageResult[Any]:
     """Run `stmt` sorted by request.sort (id as tie-break), in page or keyset mode."""
     column = columns[request.sort.field]
-    order = (column.desc(), id_column.desc()) if request.sort.descending else (
-        column.asc(), id_column.asc())
+    order = (
+        (column.desc(), id_column.desc())
+        if request.sort.descending
+        else (column.asc(), id_column.asc())
+    )
     if not request.keyset:
-        total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        total = await session.scalar(
+            select(func.count()).select_from(stmt.order_by(None).subquery())
+        )
         offset = (request.page - 1) * request.per_page
-        rows = list((await session.scalars(stmt.order_by(*order).offset(offset).limit(request.per_page))).all())
+        rows = list(
+            (
+                await session.scalars(stmt.order_by(*order).offset(offset).limit(request.per_page))
+            ).all()
+        )
         return PageResult(rows, int(total or 0), request.page, request.per_page, None)
 
     if request.cursor is not None:
@@ -63,7 +75,8 @@ async def paginate(
         last = rows[-1]
         value = getattr(last, column.key)
         next_cursor = encode_cursor(
-            request.sort, value.isoformat() if isinstance(value, datetime) else value,
+            request.sort,
+            value.isoformat() if isinstance(value, datetime) else value,
             getattr(last, id_column.key),
         )
     return PageResult(rows, None, None, size, next_cursor)

@@ -21,12 +21,16 @@ def _not_blank(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul),
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(_no_nul),
     AfterValidator(_not_blank),
 ]
 Description = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_nul)]
 Ref = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul),
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(_no_nul),
     Field(description="A name or an id."),
 ]
 MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul)]

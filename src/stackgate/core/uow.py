@@ -44,10 +44,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back anything uncommitted without expiring the loaded objects, which
+        # routes still serialise after the unit of work has ended.
+        await self.session.close()
 
     async def commit(self) -> None:
         """Commit; a lost optimistic-concurrency race becomes ConcurrentUpdate (409)."""

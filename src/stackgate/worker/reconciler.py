@@ -16,8 +16,9 @@ log = structlog.get_logger("stackgate.reconciler")
 
 
 class Reconciler:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock,
-                 interval: float) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, interval: float
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._interval = interval

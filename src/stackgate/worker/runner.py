@@ -52,12 +52,14 @@ class Runner:
 
     async def _claim(self, limit: int) -> list[tuple[str, str]]:
         async with UnitOfWork(self._sessionmaker) as uow:
-            ids = await uow.operations.claim(owner=self.owner, now=self._clock.now(),
-                                             lease=self._lease, limit=limit)
+            ids = await uow.operations.claim(
+                owner=self.owner, now=self._clock.now(), lease=self._lease, limit=limit
+            )
             if not ids:
                 return []
             rows = await uow.session.execute(
-                select(Operation.id, Operation.resource_type).where(Operation.id.in_(ids)))
+                select(Operation.id, Operation.resource_type).where(Operation.id.in_(ids))
+            )
             claimed = [(row[0], row[1]) for row in rows]
             await uow.commit()
             return claimed

@@ -69,18 +69,37 @@ class SimulatorCompute:
             flavor = flavor_data(spec.flavor)
             host = choose_host(hosts, await usage(session), Resources.of(flavor))
             server = SimServer(
-                id=new_id(), name=spec.name, project_id=spec.project_id, tags=list(spec.tags),
-                meta=dict(spec.metadata), flavor=flavor, old_flavor=None, image_id=spec.image.id,
-                vm_state=VmState.BUILDING, power_state=PowerState.NOSTATE, host=host,
-                ip_address=None, fault=None, launched_at=None, locked=False, created_at=now,
+                id=new_id(),
+                name=spec.name,
+                project_id=spec.project_id,
+                tags=list(spec.tags),
+                meta=dict(spec.metadata),
+                flavor=flavor,
+                old_flavor=None,
+                image_id=spec.image.id,
+                vm_state=VmState.BUILDING,
+                power_state=PowerState.NOSTATE,
+                host=host,
+                ip_address=None,
+                fault=None,
+                launched_at=None,
+                locked=False,
+                created_at=now,
             )
             duration = env.timing.draw(Action.CREATE)
             fails = env.faults.operation_fails()
             params = {} if host is not None else {"no_host": True}
             if host is None:
                 duration /= _SCHEDULING_SHARE
-            begin(server, Action.CREATE, TaskState.SCHEDULING, now=now, duration=duration,
-                  fails=fails, params=params)
+            begin(
+                server,
+                Action.CREATE,
+                TaskState.SCHEDULING,
+                now=now,
+                duration=duration,
+                fails=fails,
+                params=params,
+            )
             await self._insert(session, server, with_address=host is not None)
             result = to_dto(server, now)
         env.faults.after_commit("create_server")
@@ -141,8 +160,9 @@ class SimulatorCompute:
         env.faults.before_call("delete_server")
         async with env.store.transaction(write=True) as session:
             now = env.clock.now()
-            server = await session.get(SimServer, server_id, with_for_update=True,
-                                       populate_existing=True)
+            server = await session.get(
+                SimServer, server_id, with_for_update=True, populate_existing=True
+            )
             alive = server is not None and await settle(session, server, now)
             if server is not None and alive and server.action != Action.DELETE:
                 task = allow(server, Action.DELETE, now)
@@ -151,13 +171,19 @@ class SimulatorCompute:
                     # Nova deletes a server without a host locally, at once.
                     await drop(session, server)
                 else:
-                    begin(server, Action.DELETE, task, now=now,
-                          duration=env.timing.draw(Action.DELETE),
-                          fails=env.faults.operation_fails())
+                    begin(
+                        server,
+                        Action.DELETE,
+                        task,
+                        now=now,
+                        duration=env.timing.draw(Action.DELETE),
+                        fails=env.faults.operation_fails(),
+                    )
         env.faults.after_commit("delete_server")
 
-    async def _act(self, call: str, server_id: str, action: Action, *,
-                   reboot_type: str = "SOFT") -> None:
+    async def _act(
+        self, call: str, server_id: str, action: Action, *, reboot_type: str = "SOFT"
+    ) -> None:
         env = self._env
         env.faults.before_call(call)
         async with env.store.transaction(write=True) as session:
@@ -165,8 +191,14 @@ class SimulatorCompute:
             server = await locked_server(session, server_id, now)
             task = allow(server, action, now, reboot_type=reboot_type)
             # A hard reboot may replace a running power transition (nova reboot()).
-            begin(server, action, task, now=now, duration=env.timing.draw(action),
-                  fails=env.faults.operation_fails())
+            begin(
+                server,
+                action,
+                task,
+                now=now,
+                duration=env.timing.draw(action),
+                fails=env.faults.operation_fails(),
+            )
         env.faults.after_commit(call)
 
     async def start_server(self, server_id: str) -> None:
@@ -234,8 +266,15 @@ class SimulatorCompute:
                 params["no_host"] = True
             if len(params) > 1:
                 duration /= _SCHEDULING_SHARE
-            begin(server, Action.RESIZE, task, now=now, duration=duration,
-                  fails=env.faults.operation_fails(), params=params)
+            begin(
+                server,
+                Action.RESIZE,
+                task,
+                now=now,
+                duration=duration,
+                fails=env.faults.operation_fails(),
+                params=params,
+            )
         env.faults.after_commit("resize_server")
 
     async def rebuild_server(self, server_id: str, image: ImageSpec) -> None:
@@ -248,8 +287,14 @@ class SimulatorCompute:
             task = allow(server, Action.REBUILD, now)
             check_boot(flavor_spec(server.flavor), image)
             server.image_id = image.id  # the API records the new image before the rebuild runs
-            begin(server, Action.REBUILD, task, now=now,
-                  duration=env.timing.draw(Action.REBUILD), fails=env.faults.operation_fails())
+            begin(
+                server,
+                Action.REBUILD,
+                task,
+                now=now,
+                duration=env.timing.draw(Action.REBUILD),
+                fails=env.faults.operation_fails(),
+            )
         env.faults.after_commit("rebuild_server")
 
     async def unshelve_server(self, server_id: str) -> None:
@@ -268,8 +313,15 @@ class SimulatorCompute:
             params = {} if server.host is not None else {"no_host": True}
             if server.host is None:
                 duration /= _SCHEDULING_SHARE
-            begin(server, Action.UNSHELVE, task, now=now, duration=duration,
-                  fails=env.faults.operation_fails(), params=params)
+            begin(
+                server,
+                Action.UNSHELVE,
+                task,
+                now=now,
+                duration=duration,
+                fails=env.faults.operation_fails(),
+                params=params,
+            )
         env.faults.after_commit("unshelve_server")
 
     async def create_server_image(self, server_id: str, name: str) -> ProviderImage:
@@ -282,11 +334,24 @@ class SimulatorCompute:
             task = allow(server, Action.SNAPSHOT, now)
             image_id = new_id()
             size = max(int(server.flavor["disk_gb"]), 1) * 2**30 // _SNAPSHOT_SHARE
-            begin(server, Action.SNAPSHOT, task, now=now,
-                  duration=env.timing.draw(Action.SNAPSHOT), fails=env.faults.operation_fails(),
-                  params={"image_id": image_id, "size": size})
-            image = SimImage(id=image_id, name=name, status="queued", server_id=server.id,
-                             size=None, created_at=now, ready_at=server.ends_at)
+            begin(
+                server,
+                Action.SNAPSHOT,
+                task,
+                now=now,
+                duration=env.timing.draw(Action.SNAPSHOT),
+                fails=env.faults.operation_fails(),
+                params={"image_id": image_id, "size": size},
+            )
+            image = SimImage(
+                id=image_id,
+                name=name,
+                status="queued",
+                server_id=server.id,
+                size=None,
+                created_at=now,
+                ready_at=server.ends_at,
+            )
             session.add(image)
         env.faults.after_commit("create_server_image")
         return ProviderImage(id=image_id, name=name, status="queued", size_bytes=None)

@@ -33,8 +33,7 @@ def server_not_found(server_id: str) -> ProviderNotFound:
 
 async def locked_server(session: AsyncSession, server_id: str, now: datetime) -> SimServer:
     """The server row locked for this transaction, its due operation applied."""
-    server = await session.get(SimServer, server_id, with_for_update=True,
-                               populate_existing=True)
+    server = await session.get(SimServer, server_id, with_for_update=True, populate_existing=True)
     if server is None or not await settle(session, server, now):
         raise server_not_found(server_id)
     return server
@@ -71,19 +70,18 @@ def check_boot(flavor: FlavorSpec, image: ImageSpec) -> None:
     if flavor.vcpus < 1 or flavor.ram_mb < 1 or flavor.disk_gb < 0:
         raise ProviderBadRequest(f"Invalid flavor {flavor.name!r}", status_code=400)
     if flavor.ram_mb < image.min_ram_mb:
-        raise ProviderBadRequest("Flavor's memory is too small for requested image.",
-                                 status_code=400)
+        raise ProviderBadRequest(
+            "Flavor's memory is too small for requested image.", status_code=400
+        )
     # A zero-disk flavor sizes the root disk from the image, so min_disk cannot fail it.
     if flavor.disk_gb and flavor.disk_gb < image.min_disk_gb:
-        raise ProviderBadRequest("Flavor's disk is too small for requested image.",
-                                 status_code=400)
+        raise ProviderBadRequest("Flavor's disk is too small for requested image.", status_code=400)
 
 
 def check_resize(current: dict[str, Any], new: FlavorSpec) -> None:
     """CannotResizeToSameFlavor (400) and the new flavor's own sanity."""
     same_id = new.id is not None and new.id == current.get("id")
     if same_id or new.name == current["name"]:
-        raise ProviderBadRequest("When resizing, instances must change flavor!",
-                                 status_code=400)
+        raise ProviderBadRequest("When resizing, instances must change flavor!", status_code=400)
     if new.vcpus < 1 or new.ram_mb < 1 or new.disk_gb < 0:
         raise ProviderBadRequest(f"Invalid flavor {new.name!r}", status_code=400)

@@ -51,12 +51,14 @@ class SimulatorImage:
         async with env.store.transaction(write=True) as session:
             # Server first, then image: the same lock order as a snapshot finishing.
             if server_id is not None:
-                server = await session.get(SimServer, server_id, with_for_update=True,
-                                           populate_existing=True)
+                server = await session.get(
+                    SimServer, server_id, with_for_update=True, populate_existing=True
+                )
                 if server is not None:
                     await settle(session, server, now)
-            image = await session.get(SimImage, image_id, with_for_update=True,
-                                      populate_existing=True)
+            image = await session.get(
+                SimImage, image_id, with_for_update=True, populate_existing=True
+            )
             if image is None:
                 raise _not_found(image_id)  # the snapshot failed and took its image with it
             if not _is_due(image, now):

@@ -34,13 +34,23 @@ _ROLLBACKS = ("no_host", "disk_down")
 
 
 def flavor_data(flavor: FlavorSpec) -> dict[str, Any]:
-    return {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus,
-            "ram_mb": flavor.ram_mb, "disk_gb": flavor.disk_gb}
+    return {
+        "id": flavor.id,
+        "name": flavor.name,
+        "vcpus": flavor.vcpus,
+        "ram_mb": flavor.ram_mb,
+        "disk_gb": flavor.disk_gb,
+    }
 
 
 def flavor_spec(data: dict[str, Any]) -> FlavorSpec:
-    return FlavorSpec(name=data["name"], vcpus=int(data["vcpus"]), ram_mb=int(data["ram_mb"]),
-                      disk_gb=int(data["disk_gb"]), id=data.get("id"))
+    return FlavorSpec(
+        name=data["name"],
+        vcpus=int(data["vcpus"]),
+        ram_mb=int(data["ram_mb"]),
+        disk_gb=int(data["disk_gb"]),
+        id=data.get("id"),
+    )
 
 
 def is_due(server: SimServer, now: datetime) -> bool:
@@ -60,8 +70,12 @@ def shown_task(server: SimServer, now: datetime) -> str | None:
 
 
 def view_of(server: SimServer, now: datetime) -> ServerView:
-    return ServerView(vm_state=server.vm_state, task_state=shown_task(server, now),
-                      launched=server.launched_at is not None, locked=server.locked)
+    return ServerView(
+        vm_state=server.vm_state,
+        task_state=shown_task(server, now),
+        launched=server.launched_at is not None,
+        locked=server.locked,
+    )
 
 
 def to_dto(server: SimServer, now: datetime) -> ProviderServer:
@@ -69,19 +83,39 @@ def to_dto(server: SimServer, now: datetime) -> ProviderServer:
     fault = None
     # Nova shows `fault` only for ERROR (and DELETED) servers.
     if server.fault is not None and server.vm_state == VmState.ERROR:
-        fault = Fault(code=int(server.fault["code"]), message=str(server.fault["message"]),
-                      created=datetime.fromisoformat(server.fault["created"]))
+        fault = Fault(
+            code=int(server.fault["code"]),
+            message=str(server.fault["message"]),
+            created=datetime.fromisoformat(server.fault["created"]),
+        )
+    # Plain str/int, never the enums: the DTO looks the same before and after a reload.
     return ProviderServer(
-        id=server.id, name=server.name, status=derive_status(server.vm_state, task),
-        vm_state=server.vm_state, task_state=task, power_state=server.power_state,
-        flavor=flavor_spec(server.flavor), image_id=server.image_id,
-        ip_address=server.ip_address, host=server.host, fault=fault,
-        launched_at=server.launched_at, tags=tuple(server.tags),
+        id=server.id,
+        name=server.name,
+        status=derive_status(server.vm_state, task),
+        vm_state=str(server.vm_state),
+        task_state=None if task is None else str(task),
+        power_state=int(server.power_state),
+        flavor=flavor_spec(server.flavor),
+        image_id=server.image_id,
+        ip_address=server.ip_address,
+        host=server.host,
+        fault=fault,
+        launched_at=server.launched_at,
+        tags=tuple(server.tags),
     )
 
 
-def begin(server: SimServer, action: str, task: str | None, *, now: datetime,
-          duration: timedelta, fails: bool, params: dict[str, Any] | None = None) -> None:
+def begin(
+    server: SimServer,
+    action: str,
+    task: str | None,
+    *,
+    now: datetime,
+    duration: timedelta,
+    fails: bool,
+    params: dict[str, Any] | None = None,
+) -> None:
     """Record the pending operation; a new one replaces any running one (delete, hard reboot)."""
     server.action = action
     server.task_state = task
@@ -100,17 +134,21 @@ async def settle(session: AsyncSession, server: SimServer, now: datetime) -> boo
 
 async def settle_due(session: AsyncSession, now: datetime) -> None:
     """Apply every operation whose time has come (rows locked in id order)."""
-    stmt = (select(SimServer)
-            .where(SimServer.action.is_not(None), SimServer.ends_at <= now)
-            .order_by(SimServer.id).with_for_update())
+    stmt = (
+        select(SimServer)
+        .where(SimServer.action.is_not(None), SimServer.ends_at <= now)
+        .order_by(SimServer.id)
+        .with_for_update()
+    )
     for server in (await session.scalars(stmt)).all():
         await _finish(session, server)
 
 
 async def drop(session: AsyncSession, server: SimServer) -> None:
     """Remove a server; an unfinished snapshot dies with it, finished images outlive it."""
-    await session.execute(delete(SimImage).where(SimImage.server_id == server.id,
-                                                 SimImage.status != IMAGE_ACTIVE))
+    await session.execute(
+        delete(SimImage).where(SimImage.server_id == server.id, SimImage.status != IMAGE_ACTIVE)
+    )
     await session.delete(server)
     await session.flush()
 
@@ -162,8 +200,7 @@ async def _succeed(session: AsyncSession, server: SimServer) -> None:
     elif action == Action.SHELVE:
         server.host = None  # offloaded at once (shelved_offload_time=0): the host is freed
     elif action == Action.SNAPSHOT:
-        image = await session.get(SimImage, server.params.get("image_id", ""),
-                                  with_for_update=True)
+        image = await session.get(SimImage, server.params.get("image_id", ""), with_for_update=True)
         if image is not None:  # it may have been deleted while the snapshot ran
             image.status = IMAGE_ACTIVE
             image.size = int(server.params.get("size", 0))

@@ -15,6 +15,7 @@ from stackgate.providers.simulator.compute import SimulatorCompute
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.faults import FaultInjector, derived_rng
 from stackgate.providers.simulator.image import SimulatorImage
+from stackgate.providers.simulator.lifecycle import settle_due
 from stackgate.providers.simulator.scheduler import Resources, capacity_of, usage
 from stackgate.providers.simulator.store import Store
 from stackgate.providers.simulator.tables import SimHypervisor
@@ -56,10 +57,13 @@ class SimulatorProvider:
     ) -> None:
         if hypervisors < 0:
             raise ValueError("hypervisors must be >= 0")
-        self._hosts = [(f"sim-host-{i:03d}", hypervisor_vcpus, hypervisor_ram_mb,
-                        hypervisor_disk_gb) for i in range(1, hypervisors + 1)]
-        self.faults = FaultInjector(failure_rate=failure_rate, api_error_rate=api_error_rate,
-                                    seed=seed)
+        self._hosts = [
+            (f"sim-host-{i:03d}", hypervisor_vcpus, hypervisor_ram_mb, hypervisor_disk_gb)
+            for i in range(1, hypervisors + 1)
+        ]
+        self.faults = FaultInjector(
+            failure_rate=failure_rate, api_error_rate=api_error_rate, seed=seed
+        )
         self.store = Store(database_url)
         self._env = SimEnv(
             store=self.store,
@@ -90,8 +94,9 @@ class SimulatorProvider:
 
     async def start(self) -> None:
         """Open the store, create its tables and seed the hypervisors that are missing."""
-        await self.store.start([SimHypervisor(name=n, vcpus=c, ram_mb=r, disk_gb=d)
-                                for n, c, r, d in self._hosts])
+        await self.store.start(
+            [SimHypervisor(name=n, vcpus=c, ram_mb=r, disk_gb=d) for n, c, r, d in self._hosts]
+        )
 
     async def close(self) -> None:
         """Release the store's connections."""
@@ -115,12 +120,15 @@ class SimulatorProvider:
 
     async def hypervisor_usage(self) -> list[HypervisorUsage]:
         """Capacity and use per host, as the scheduler sees them."""
-        async with self.store.transaction() as session:
-            hosts = (await session.scalars(select(SimHypervisor)
-                                           .order_by(SimHypervisor.name))).all()
+        async with self.store.transaction(write=True) as session:
+            await settle_due(session, self._env.clock.now())
+            hosts = (
+                await session.scalars(select(SimHypervisor).order_by(SimHypervisor.name))
+            ).all()
             used = await usage(session)
-        return [HypervisorUsage(h.name, capacity_of(h), used.get(h.name, Resources()))
-                for h in hosts]
+        return [
+            HypervisorUsage(h.name, capacity_of(h), used.get(h.name, Resources())) for h in hosts
+        ]
 
 
 if TYPE_CHECKING:

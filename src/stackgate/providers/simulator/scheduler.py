@@ -26,21 +26,27 @@ class Resources:
         return cls(int(flavor["vcpus"]), int(flavor["ram_mb"]), int(flavor["disk_gb"]))
 
     def __add__(self, other: Resources) -> Resources:
-        return Resources(self.vcpus + other.vcpus, self.ram_mb + other.ram_mb,
-                         self.disk_gb + other.disk_gb)
+        return Resources(
+            self.vcpus + other.vcpus, self.ram_mb + other.ram_mb, self.disk_gb + other.disk_gb
+        )
 
     def __sub__(self, other: Resources) -> Resources:
-        return Resources(self.vcpus - other.vcpus, self.ram_mb - other.ram_mb,
-                         self.disk_gb - other.disk_gb)
+        return Resources(
+            self.vcpus - other.vcpus, self.ram_mb - other.ram_mb, self.disk_gb - other.disk_gb
+        )
 
     def widest(self, other: Resources) -> Resources:
         """Per-dimension maximum: what a server holds while it has two flavors."""
-        return Resources(max(self.vcpus, other.vcpus), max(self.ram_mb, other.ram_mb),
-                         max(self.disk_gb, other.disk_gb))
+        return Resources(
+            max(self.vcpus, other.vcpus),
+            max(self.ram_mb, other.ram_mb),
+            max(self.disk_gb, other.disk_gb),
+        )
 
     def fits_in(self, room: Resources) -> bool:
-        return (self.vcpus <= room.vcpus and self.ram_mb <= room.ram_mb
-                and self.disk_gb <= room.disk_gb)
+        return (
+            self.vcpus <= room.vcpus and self.ram_mb <= room.ram_mb and self.disk_gb <= room.disk_gb
+        )
 
 
 def capacity_of(hypervisor: SimHypervisor) -> Resources:

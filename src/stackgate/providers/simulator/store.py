@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from stackgate.providers.base import ProviderUnavailable
+from stackgate.providers.base import ProviderError, ProviderUnavailable
 from stackgate.providers.simulator.tables import SimBase, SimHypervisor
 
 _WRITE = "stackgate_sim_write"
@@ -58,14 +58,15 @@ class Store:
                 async with self._lock:
                     await self._create_tables(engine)
                 self._engine = engine
-                self._sessions = async_sessionmaker(engine, expire_on_commit=False,
-                                                    autoflush=False)
+                # autoflush: a locking re-read (populate_existing) must see what we changed.
+                self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
                 await self._seed(hypervisors)
             except DBAPIError as exc:
                 self._engine = None
                 await engine.dispose()
-                raise ProviderUnavailable(f"simulator store unreachable: {exc}",
-                                          status_code=503) from exc
+                raise ProviderUnavailable(
+                    f"simulator store unreachable: {exc}", status_code=503
+                ) from exc
 
     async def close(self) -> None:
         """Dispose of the engine; a later start() opens it again."""
@@ -82,12 +83,18 @@ class Store:
             async with self.transaction() as session:
                 await session.execute(text("SELECT 1"))
         except DBAPIError as exc:
-            raise ProviderUnavailable(f"simulator store unreachable: {exc}",
-                                      status_code=503) from exc
+            raise ProviderUnavailable(
+                f"simulator store unreachable: {exc}", status_code=503
+            ) from exc
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
-        """One transaction; `write` takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+        """One transaction; `write` takes SQLite's write lock up front (BEGIN IMMEDIATE).
+
+        A refusal (ProviderNotFound, ProviderConflict, ProviderBadRequest) still commits:
+        it is raised before the call changes anything, and what came before it is the lazy
+        completion of earlier operations (a finished delete must stay finished).
+        """
         if self._sessions is None:
             raise ProviderUnavailable("simulator store not started", status_code=503)
         async with AsyncExitStack() as stack:
@@ -95,15 +102,22 @@ class Store:
                 await stack.enter_async_context(self._lock)
             session = await stack.enter_async_context(self._sessions())
             try:
-                async with session.begin():
-                    await session.connection(execution_options={_WRITE: write})
+                await session.connection(execution_options={_WRITE: write})
+                try:
                     yield session
+                except ProviderError as exc:
+                    if isinstance(exc, ProviderUnavailable):
+                        raise
+                    await session.commit()
+                    raise
+                await session.commit()
             except IntegrityError:
                 raise
             except DBAPIError as exc:
                 # The cloud's own database failing looks like its API failing to the caller.
-                raise ProviderUnavailable(f"simulator store error: {exc.orig}",
-                                          status_code=503) from exc
+                raise ProviderUnavailable(
+                    f"simulator store error: {exc.orig}", status_code=503
+                ) from exc
 
     def _create_engine(self) -> AsyncEngine:
         kwargs: dict[str, Any] = {}

@@ -69,10 +69,13 @@ class Timing:
 
 def elapsed_fraction(started: datetime, ends: datetime, now: datetime) -> float:
     """How far an operation has come, in [0, 1]."""
+    elapsed = (now - started).total_seconds()
     total = (ends - started).total_seconds()
+    if elapsed <= 0:
+        return 0.0
     if total <= 0:
         return 1.0
-    return min(max((now - started).total_seconds() / total, 0.0), 1.0)
+    return min(elapsed / total, 1.0)
 
 
 def step_of(sequence: Sequence[str], fraction: float) -> str:

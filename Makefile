@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each bootstraps .venv from the
+# lock file first (python3 -m venv + pip), so nothing but Python 3.11 is needed beforehand.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+TEST_DATABASES ?= sqlite postgresql mariadb
+
+.PHONY: run test lint install lock bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## Start StackGate on the embedded default: SQLite, simulator, no broker; http://127.0.0.1:8000
+run: $(STAMP)
+	$(VENV)/bin/stackgate serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+## The whole suite: lint, unit tests, then every database-backed tier on each database.
+test: lint
+	$(PY) -m pytest tests/unit -q
+	@for db in $(TEST_DATABASES); do \
+		echo "== tests on $$db =="; \
+		STACKGATE_TEST_DATABASE=$$db $(PY) -m pytest tests --ignore=tests/unit -q || exit 1; \
+	done
+
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,33 @@
+"""Builders shared by the simulator tests (imported by module name: no tests package)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from stackgate.providers.base import FlavorSpec, ImageSpec, ServerSpec
+from stackgate.providers.simulator.timing import DEFAULT_DURATIONS
+
+TINY = FlavorSpec(name="m1.tiny", vcpus=1, ram_mb=512, disk_gb=5, id="f-tiny")
+SMALL = FlavorSpec(name="m1.small", vcpus=1, ram_mb=2048, disk_gb=20, id="f-small")
+MEDIUM = FlavorSpec(name="m1.medium", vcpus=2, ram_mb=4096, disk_gb=40, id="f-medium")
+CIRROS = ImageSpec(id="img-cirros", name="cirros")
+UBUNTU = ImageSpec(id="img-ubuntu", name="ubuntu", min_disk_gb=10, min_ram_mb=1024)
+FIXED_DURATIONS = {op: (6.0, 6.0) for op in DEFAULT_DURATIONS}
+
+
+class FakeClock:
+    """A clock that only moves when a test says so."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def server_spec(name: str = "vm", flavor: FlavorSpec = SMALL, **kwargs: Any) -> ServerSpec:
+    return ServerSpec(name=name, flavor=flavor, image=CIRROS, project_id="project-a", **kwargs)
