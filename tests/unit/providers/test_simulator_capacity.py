@@ -16,16 +16,19 @@ NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 @pytest.fixture
 async def two_cpus() -> AsyncIterator[SimulatorProvider]:
     """One host with 2 vCPUs: two 1-vCPU servers fill it."""
-    provider = SimulatorProvider(database_url="sqlite+aiosqlite://", speed=0, hypervisors=1,
-                                 hypervisor_vcpus=2)
+    provider = SimulatorProvider(
+        database_url="sqlite+aiosqlite://", speed=0, hypervisors=1, hypervisor_vcpus=2
+    )
     await provider.start()
     yield provider
     await provider.close()
 
 
 async def fill(sim: SimulatorProvider, count: int) -> list[str]:
-    ids = [(await sim.compute.create_server(server_spec(f"vm-{i}", flavor=TINY))).id
-           for i in range(count)]
+    ids = [
+        (await sim.compute.create_server(server_spec(f"vm-{i}", flavor=TINY))).id
+        for i in range(count)
+    ]
     for server_id in ids:
         await sim.compute.get_server(server_id)
     return ids
@@ -37,7 +40,11 @@ async def test_a_full_cloud_answers_no_valid_host(two_cpus: SimulatorProvider) -
     assert (await two_cpus.compute.get_server(second)).status == "ACTIVE"
     failed = await two_cpus.compute.get_server(third)
     assert (failed.status, failed.task_state, failed.host, failed.ip_address) == (
-        "ERROR", None, None, None)
+        "ERROR",
+        None,
+        None,
+        None,
+    )
     assert failed.launched_at is None
     assert failed.fault is not None
     assert (failed.fault.code, failed.fault.message) == (500, NO_VALID_HOST)
@@ -93,8 +100,9 @@ async def test_a_cloud_without_hosts_builds_nothing() -> None:
 
 
 async def test_no_valid_host_fails_during_scheduling(clock: FakeClock) -> None:
-    provider = SimulatorProvider(database_url="sqlite+aiosqlite://", hypervisors=0,
-                                 durations=FIXED_DURATIONS, clock=clock)
+    provider = SimulatorProvider(
+        database_url="sqlite+aiosqlite://", hypervisors=0, durations=FIXED_DURATIONS, clock=clock
+    )
     await provider.start()
     try:
         server_id = (await provider.compute.create_server(server_spec())).id

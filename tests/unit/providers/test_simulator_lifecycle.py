@@ -70,7 +70,7 @@ async def test_build_with_real_time() -> None:
     try:
         server_id = (await provider.compute.create_server(server_spec())).id
         assert (await provider.compute.get_server(server_id)).status == "BUILD"
-        await asyncio.sleep(0.08)
+        await asyncio.sleep(0.25)
         assert (await provider.compute.get_server(server_id)).status == "ACTIVE"
     finally:
         await provider.close()
@@ -286,3 +286,35 @@ async def test_fifty_servers_get_distinct_addresses(sim: SimulatorProvider) -> N
     assert len(addresses) == 50
     assert None not in addresses
     assert "10.0.0.1" not in addresses
+
+
+async def test_a_lost_address_race_retries_with_another(
+    sim: SimulatorProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stackgate.providers.simulator import placement
+
+    picks = iter(["10.0.0.5", "10.0.0.5", "10.0.0.6"])
+
+    async def scripted(*_: object) -> str:
+        return next(picks)
+
+    monkeypatch.setattr(placement, "pick_address", scripted)
+    first = await sim.compute.create_server(server_spec("a"))
+    second = await sim.compute.create_server(server_spec("b"))
+    # The unique key refused the second 10.0.0.5; the create retried instead of failing.
+    assert (first.ip_address, second.ip_address) == ("10.0.0.5", "10.0.0.6")
+
+
+async def test_an_exhausted_pool_fails_the_build(
+    sim: SimulatorProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stackgate.providers.simulator import placement
+
+    async def exhausted(*_: object) -> None:
+        return None
+
+    monkeypatch.setattr(placement, "pick_address", exhausted)
+    server_id = (await sim.compute.create_server(server_spec())).id
+    server = await sim.compute.get_server(server_id)
+    assert server.status == "ERROR"
+    assert server.fault is not None and "allocate the network" in server.fault.message

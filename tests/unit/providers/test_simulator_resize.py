@@ -86,14 +86,23 @@ async def test_shrinking_the_disk_rolls_back(sim: SimulatorProvider) -> None:
     server = await sim.compute.get_server(server_id)
     # The driver refuses; Nova puts the server back as it was, not in ERROR.
     assert (server.status, server.task_state, server.flavor, server.fault) == (
-        "ACTIVE", None, MEDIUM, None)
+        "ACTIVE",
+        None,
+        MEDIUM,
+        None,
+    )
 
 
 @pytest.fixture
 async def small_cloud() -> AsyncIterator[SimulatorProvider]:
-    provider = SimulatorProvider(database_url="sqlite+aiosqlite://", speed=0, hypervisors=1,
-                                 hypervisor_vcpus=2, hypervisor_ram_mb=8192,
-                                 hypervisor_disk_gb=100)
+    provider = SimulatorProvider(
+        database_url="sqlite+aiosqlite://",
+        speed=0,
+        hypervisors=1,
+        hypervisor_vcpus=2,
+        hypervisor_ram_mb=8192,
+        hypervisor_disk_gb=100,
+    )
     await provider.start()
     yield provider
     await provider.close()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action, PowerState, TaskState, VmState
+from stackgate.compute.states import Action
 from stackgate.core.ids import new_id
 from stackgate.providers.base import (
     FlavorSpec,
@@ -14,40 +13,28 @@ from stackgate.providers.base import (
     ProviderBadRequest,
     ProviderImage,
     ProviderServer,
-    ProviderUnavailable,
     ServerSpec,
 )
+from stackgate.providers.simulator import placement
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.guards import (
     allow,
     check_boot,
-    check_resize,
     locked_server,
     server_not_found,
 )
-from stackgate.providers.simulator.ipam import pick_address
 from stackgate.providers.simulator.lifecycle import (
     abandon,
     begin,
     drop,
-    flavor_data,
     flavor_spec,
     is_due,
     settle,
     settle_due,
     to_dto,
 )
-from stackgate.providers.simulator.scheduler import (
-    Resources,
-    choose_host,
-    lock_hypervisors,
-    usage,
-)
 from stackgate.providers.simulator.tables import SimImage, SimServer
 
-# A request the scheduler cannot place fails at its first step, not after the whole duration.
-_SCHEDULING_SHARE = 4
-_ADDRESS_TRIES = 8
 _SNAPSHOT_SHARE = 10  # a snapshot's size, as a share of the root disk
 
 
@@ -59,126 +46,74 @@ class SimulatorCompute:
 
     async def create_server(self, spec: ServerSpec) -> ProviderServer:
         """Boot a server; it answers at once in BUILD and goes ACTIVE or ERROR later."""
-        env = self._env
-        env.faults.before_call("create_server")
-        check_boot(spec.flavor, spec.image)
-        async with env.store.transaction(write=True) as session:
-            now = env.clock.now()
-            hosts = await lock_hypervisors(session)
-            await settle_due(session, now)
-            flavor = flavor_data(spec.flavor)
-            host = choose_host(hosts, await usage(session), Resources.of(flavor))
-            server = SimServer(
-                id=new_id(),
-                name=spec.name,
-                project_id=spec.project_id,
-                tags=list(spec.tags),
-                meta=dict(spec.metadata),
-                flavor=flavor,
-                old_flavor=None,
-                image_id=spec.image.id,
-                vm_state=VmState.BUILDING,
-                power_state=PowerState.NOSTATE,
-                host=host,
-                ip_address=None,
-                fault=None,
-                launched_at=None,
-                locked=False,
-                created_at=now,
-            )
-            duration = env.timing.draw(Action.CREATE)
-            fails = env.faults.operation_fails()
-            params = {} if host is not None else {"no_host": True}
-            if host is None:
-                duration /= _SCHEDULING_SHARE
-            begin(
-                server,
-                Action.CREATE,
-                TaskState.SCHEDULING,
-                now=now,
-                duration=duration,
-                fails=fails,
-                params=params,
-            )
-            await self._insert(session, server, with_address=host is not None)
-            result = to_dto(server, now)
-        env.faults.after_commit("create_server")
+        self._env.faults.before_call("create_server")
+        result = await placement.create(self._env, spec)
+        self._env.faults.after_commit("create_server")
         return result
-
-    async def _insert(
-        self, session: AsyncSession, server: SimServer, *, with_address: bool
-    ) -> None:
-        """Add the row; the unique key on ip_address settles a race for the same address."""
-        for _ in range(_ADDRESS_TRIES):
-            if with_address:
-                server.ip_address = await pick_address(session, self._env.ipam_rng)
-                if server.ip_address is None:
-                    server.params = {**server.params, "no_network": True}
-            try:
-                async with session.begin_nested():
-                    session.add(server)
-                    await session.flush()
-                return
-            except IntegrityError:
-                continue
-        raise ProviderUnavailable("Simulated IP allocation kept colliding", status_code=503)
 
     async def get_server(self, server_id: str) -> ProviderServer:
         """The server now; raises ProviderNotFound once it is gone."""
         env = self._env
         env.faults.before_call("get_server")
         now = env.clock.now()
-        async with env.store.transaction() as session:
+
+        async def read(session: AsyncSession) -> ProviderServer | None:
             server = await session.get(SimServer, server_id)
             if server is None:
                 raise server_not_found(server_id)
-            if not is_due(server, now):
-                return to_dto(server, now)
-        # Its operation has ended: apply it under the write lock (someone may have already).
-        async with env.store.transaction(write=True) as session:
+            return None if is_due(server, now) else to_dto(server, now)
+
+        async def finish(session: AsyncSession) -> ProviderServer:
             return to_dto(await locked_server(session, server_id, now), now)
+
+        # Reads take no write lock; only a server whose operation has ended needs one.
+        found = await env.store.run(read)
+        return found if found is not None else await env.store.run(finish, write=True)
 
     async def servers(self, *, tags: tuple[str, ...] = ()) -> list[ProviderServer]:
         """Servers of the project, optionally only those carrying all `tags`."""
         env = self._env
         env.faults.before_call("servers")
         now = env.clock.now()
-        wanted = set(tags)
         listing = select(SimServer).order_by(SimServer.created_at, SimServer.id)
-        async with env.store.transaction() as session:
+
+        async def read(session: AsyncSession) -> list[SimServer] | None:
             rows = list((await session.scalars(listing)).all())
-            stale = any(is_due(row, now) for row in rows)
-        if stale:
-            async with env.store.transaction(write=True) as session:
-                await settle_due(session, now)
-                rows = list((await session.scalars(listing)).all())
-        return [to_dto(row, now) for row in rows if wanted.issubset(row.tags)]
+            return None if any(is_due(row, now) for row in rows) else rows
+
+        async def finish(session: AsyncSession) -> list[SimServer]:
+            await settle_due(session, now)
+            return list((await session.scalars(listing)).all())
+
+        rows = await env.store.run(read)
+        if rows is None:
+            rows = await env.store.run(finish, write=True)
+        return [to_dto(row, now) for row in rows if set(tags).issubset(row.tags)]
 
     async def delete_server(self, server_id: str) -> None:
         """Delete a server in any state; a missing server is not an error."""
         env = self._env
         env.faults.before_call("delete_server")
-        async with env.store.transaction(write=True) as session:
+        draws = env.draws_for(Action.DELETE)
+
+        async def work(session: AsyncSession) -> None:
             now = env.clock.now()
             server = await session.get(
                 SimServer, server_id, with_for_update=True, populate_existing=True
             )
-            alive = server is not None and await settle(session, server, now)
-            if server is not None and alive and server.action != Action.DELETE:
-                task = allow(server, Action.DELETE, now)
-                await abandon(session, server)
-                if server.host is None:
-                    # Nova deletes a server without a host locally, at once.
-                    await drop(session, server)
-                else:
-                    begin(
-                        server,
-                        Action.DELETE,
-                        task,
-                        now=now,
-                        duration=env.timing.draw(Action.DELETE),
-                        fails=env.faults.operation_fails(),
-                    )
+            if server is None or not await settle(session, server, now):
+                return
+            if server.action == Action.DELETE:
+                return  # already on its way
+            task = allow(server, Action.DELETE, now)
+            await abandon(session, server)
+            if server.host is None:
+                await drop(session, server)  # Nova deletes a server without a host at once
+                return
+            duration, fails = draws()
+            begin(server, Action.DELETE, task, now=now, duration=duration, fails=fails)
+
+        await env.store.run(work, write=True)
         env.faults.after_commit("delete_server")
 
     async def _act(
@@ -186,19 +121,17 @@ class SimulatorCompute:
     ) -> None:
         env = self._env
         env.faults.before_call(call)
-        async with env.store.transaction(write=True) as session:
+        draws = env.draws_for(action)
+
+        async def work(session: AsyncSession) -> None:
             now = env.clock.now()
             server = await locked_server(session, server_id, now)
             task = allow(server, action, now, reboot_type=reboot_type)
+            duration, fails = draws()
             # A hard reboot may replace a running power transition (nova reboot()).
-            begin(
-                server,
-                action,
-                task,
-                now=now,
-                duration=env.timing.draw(action),
-                fails=env.faults.operation_fails(),
-            )
+            begin(server, action, task, now=now, duration=duration, fails=fails)
+
+        await env.store.run(work, write=True)
         env.faults.after_commit(call)
 
     async def start_server(self, server_id: str) -> None:
@@ -246,112 +179,68 @@ class SimulatorCompute:
 
     async def resize_server(self, server_id: str, flavor: FlavorSpec) -> None:
         """resize to another flavor on the same host; the server ends in VERIFY_RESIZE."""
-        env = self._env
-        env.faults.before_call("resize_server")
-        async with env.store.transaction(write=True) as session:
-            now = env.clock.now()
-            hosts = await lock_hypervisors(session)
-            await settle_due(session, now)
-            server = await locked_server(session, server_id, now)
-            task = allow(server, Action.RESIZE, now)
-            check_resize(server.flavor, flavor)
-            new = flavor_data(flavor)
-            need = Resources.of(server.flavor).widest(Resources.of(new))
-            used = await usage(session, exclude=server.id)
-            params: dict[str, object] = {"flavor": new}
-            duration = env.timing.draw(Action.RESIZE)
-            if new["disk_gb"] < server.flavor["disk_gb"]:
-                params["disk_down"] = True  # the driver refuses to shrink a root disk
-            elif choose_host(hosts, used, need, only=server.host) is None:
-                params["no_host"] = True
-            if len(params) > 1:
-                duration /= _SCHEDULING_SHARE
-            begin(
-                server,
-                Action.RESIZE,
-                task,
-                now=now,
-                duration=duration,
-                fails=env.faults.operation_fails(),
-                params=params,
-            )
-        env.faults.after_commit("resize_server")
+        self._env.faults.before_call("resize_server")
+        await placement.resize(self._env, server_id, flavor)
+        self._env.faults.after_commit("resize_server")
+
+    async def unshelve_server(self, server_id: str) -> None:
+        """unshelve: scheduled again, may find no valid host."""
+        self._env.faults.before_call("unshelve_server")
+        await placement.unshelve(self._env, server_id)
+        self._env.faults.after_commit("unshelve_server")
 
     async def rebuild_server(self, server_id: str, image: ImageSpec) -> None:
         """rebuild from another (or the same) image."""
         env = self._env
         env.faults.before_call("rebuild_server")
-        async with env.store.transaction(write=True) as session:
+        draws = env.draws_for(Action.REBUILD)
+
+        async def work(session: AsyncSession) -> None:
             now = env.clock.now()
             server = await locked_server(session, server_id, now)
             task = allow(server, Action.REBUILD, now)
             check_boot(flavor_spec(server.flavor), image)
-            server.image_id = image.id  # the API records the new image before the rebuild runs
-            begin(
-                server,
-                Action.REBUILD,
-                task,
-                now=now,
-                duration=env.timing.draw(Action.REBUILD),
-                fails=env.faults.operation_fails(),
-            )
-        env.faults.after_commit("rebuild_server")
+            server.image_id = image.id  # the API records the new image before the rebuild
+            duration, fails = draws()
+            begin(server, Action.REBUILD, task, now=now, duration=duration, fails=fails)
 
-    async def unshelve_server(self, server_id: str) -> None:
-        """unshelve: scheduled again, may find no valid host."""
-        env = self._env
-        env.faults.before_call("unshelve_server")
-        async with env.store.transaction(write=True) as session:
-            now = env.clock.now()
-            hosts = await lock_hypervisors(session)
-            await settle_due(session, now)
-            server = await locked_server(session, server_id, now)
-            task = allow(server, Action.UNSHELVE, now)
-            used = await usage(session, exclude=server.id)
-            server.host = choose_host(hosts, used, Resources.of(server.flavor))
-            duration = env.timing.draw(Action.UNSHELVE)
-            params = {} if server.host is not None else {"no_host": True}
-            if server.host is None:
-                duration /= _SCHEDULING_SHARE
-            begin(
-                server,
-                Action.UNSHELVE,
-                task,
-                now=now,
-                duration=duration,
-                fails=env.faults.operation_fails(),
-                params=params,
-            )
-        env.faults.after_commit("unshelve_server")
+        await env.store.run(work, write=True)
+        env.faults.after_commit("rebuild_server")
 
     async def create_server_image(self, server_id: str, name: str) -> ProviderImage:
         """createImage: a snapshot that becomes an image (queued, then active)."""
         env = self._env
         env.faults.before_call("create_server_image")
-        async with env.store.transaction(write=True) as session:
+        draws = env.draws_for(Action.SNAPSHOT)
+        image_id = new_id()
+
+        async def work(session: AsyncSession) -> None:
             now = env.clock.now()
             server = await locked_server(session, server_id, now)
             task = allow(server, Action.SNAPSHOT, now)
-            image_id = new_id()
             size = max(int(server.flavor["disk_gb"]), 1) * 2**30 // _SNAPSHOT_SHARE
+            duration, fails = draws()
             begin(
                 server,
                 Action.SNAPSHOT,
                 task,
                 now=now,
-                duration=env.timing.draw(Action.SNAPSHOT),
-                fails=env.faults.operation_fails(),
+                duration=duration,
+                fails=fails,
                 params={"image_id": image_id, "size": size},
             )
-            image = SimImage(
-                id=image_id,
-                name=name,
-                status="queued",
-                server_id=server.id,
-                size=None,
-                created_at=now,
-                ready_at=server.ends_at,
+            session.add(
+                SimImage(
+                    id=image_id,
+                    name=name,
+                    status="queued",
+                    server_id=server.id,
+                    size=None,
+                    created_at=now,
+                    ready_at=server.ends_at,
+                )
             )
-            session.add(image)
+
+        await env.store.run(work, write=True)
         env.faults.after_commit("create_server_image")
         return ProviderImage(id=image_id, name=name, status="queued", size_bytes=None)

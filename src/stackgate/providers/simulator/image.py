@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from stackgate.providers.base import ProviderImage, ProviderNotFound
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.lifecycle import IMAGE_ACTIVE, settle
@@ -41,38 +43,48 @@ class SimulatorImage:
         env = self._env
         env.faults.before_call("get_image")
         now = env.clock.now()
-        async with env.store.transaction() as session:
+
+        async def read(session: AsyncSession) -> ProviderImage | str | None:
             image = await session.get(SimImage, image_id)
             if image is None:
                 raise _not_found(image_id)
-            if not _is_due(image, now):
-                return _to_dto(image, now)
-            server_id = image.server_id
-        async with env.store.transaction(write=True) as session:
+            # Not ready yet, or ready and waiting for its server's snapshot to be applied.
+            return image.server_id if _is_due(image, now) else _to_dto(image, now)
+
+        async def finish(session: AsyncSession) -> ProviderImage | None:
             # Server first, then image: the same lock order as a snapshot finishing.
-            if server_id is not None:
+            if isinstance(found, str):
                 server = await session.get(
-                    SimServer, server_id, with_for_update=True, populate_existing=True
+                    SimServer, found, with_for_update=True, populate_existing=True
                 )
                 if server is not None:
                     await settle(session, server, now)
             image = await session.get(
                 SimImage, image_id, with_for_update=True, populate_existing=True
             )
-            if image is None:
-                raise _not_found(image_id)  # the snapshot failed and took its image with it
-            if not _is_due(image, now):
-                return _to_dto(image, now)
+            if image is None or not _is_due(image, now):
+                return None if image is None else _to_dto(image, now)
             # Its snapshot is no longer running anywhere: Nova would have deleted it.
             await session.delete(image)
-        raise _not_found(image_id)
+            return None
+
+        found = await env.store.run(read)
+        if isinstance(found, ProviderImage):
+            return found
+        done = await env.store.run(finish, write=True)
+        if done is None:
+            raise _not_found(image_id)  # a failed snapshot takes its image with it
+        return done
 
     async def delete_image(self, image_id: str) -> None:
         """Delete an image; a missing image is not an error."""
         env = self._env
         env.faults.before_call("delete_image")
-        async with env.store.transaction(write=True) as session:
+
+        async def work(session: AsyncSession) -> None:
             image = await session.get(SimImage, image_id, with_for_update=True)
             if image is not None:
                 await session.delete(image)
+
+        await env.store.run(work, write=True)
         env.faults.after_commit("delete_image")

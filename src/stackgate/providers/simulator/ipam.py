@@ -24,11 +24,9 @@ async def _taken(session: AsyncSession, address: str) -> bool:
 
 
 async def pick_address(session: AsyncSession, rng: random.Random) -> str | None:
-    """A free address, random like Neutron's reference IPAM; None when the pool is exhausted.
-
-    The unique key on sim_server.ip_address is what guarantees no duplicate; the caller
-    retries with another pick if its insert loses a race.
-    """
+    """A free address, random like Neutron's reference IPAM; None when the pool is exhausted."""
+    # The unique key on sim_server.ip_address is what guarantees no duplicate: the caller
+    # retries with another pick if its insert loses a race.
     for _ in range(_RANDOM_TRIES):
         candidate = str(ipaddress.IPv4Address(rng.randint(_FIRST, _LAST)))
         if not await _taken(session, candidate):

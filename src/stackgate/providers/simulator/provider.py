@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
@@ -120,15 +121,16 @@ class SimulatorProvider:
 
     async def hypervisor_usage(self) -> list[HypervisorUsage]:
         """Capacity and use per host, as the scheduler sees them."""
-        async with self.store.transaction(write=True) as session:
+
+        async def work(session: AsyncSession) -> list[HypervisorUsage]:
             await settle_due(session, self._env.clock.now())
-            hosts = (
-                await session.scalars(select(SimHypervisor).order_by(SimHypervisor.name))
-            ).all()
+            stmt = select(SimHypervisor).order_by(SimHypervisor.name)
+            hosts = (await session.scalars(stmt)).all()
             used = await usage(session)
-        return [
-            HypervisorUsage(h.name, capacity_of(h), used.get(h.name, Resources())) for h in hosts
-        ]
+            zero = Resources()
+            return [HypervisorUsage(h.name, capacity_of(h), used.get(h.name, zero)) for h in hosts]
+
+        return await self.store.run(work, write=True)
 
 
 if TYPE_CHECKING:

@@ -70,11 +70,9 @@ async def lock_hypervisors(session: AsyncSession) -> list[SimHypervisor]:
 
 
 async def usage(session: AsyncSession, *, exclude: str | None = None) -> dict[str, Resources]:
-    """Resources in use per host.
-
-    Offloading clears a shelved server's host and unshelving sets it before the server is
-    ACTIVE, so the servers holding room are exactly those with a host.
-    """
+    """Resources in use per host."""
+    # Offloading clears a shelved server's host and unshelving sets it before the server is
+    # ACTIVE, so the servers holding room are exactly those with a host.
     stmt = select(SimServer).where(SimServer.host.is_not(None))
     used: dict[str, Resources] = {}
     for server in (await session.scalars(stmt)).all():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection, make_url
@@ -23,6 +24,25 @@ from stackgate.providers.base import ProviderError, ProviderUnavailable
 from stackgate.providers.simulator.tables import SimBase, SimHypervisor
 
 _WRITE = "stackgate_sim_write"
+_ATTEMPTS = 5
+# Deadlock and serialisation failures: PostgreSQL SQLSTATEs, MySQL/MariaDB error numbers.
+_PG_RETRY = {"40P01", "40001"}
+_MYSQL_RETRY = {1213, 1205}
+T = TypeVar("T")
+
+
+class StoreContention(ProviderUnavailable):
+    """The database chose this transaction as a deadlock victim; running it again is safe."""
+
+
+def _is_contention(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_RETRY:
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _MYSQL_RETRY:
+        return True
+    return "database is locked" in str(orig)
 
 
 class Store:
@@ -47,6 +67,13 @@ class Store:
     @property
     def started(self) -> bool:
         return self._engine is not None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine (for maintenance such as dropping the tables in tests)."""
+        if self._engine is None:
+            raise ProviderUnavailable("simulator store not started", status_code=503)
+        return self._engine
 
     async def start(self, hypervisors: list[SimHypervisor]) -> None:
         """Create the engine and tables, and add the hypervisors that are missing."""
@@ -89,12 +116,7 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
-        """One transaction; `write` takes SQLite's write lock up front (BEGIN IMMEDIATE).
-
-        A refusal (ProviderNotFound, ProviderConflict, ProviderBadRequest) still commits:
-        it is raised before the call changes anything, and what came before it is the lazy
-        completion of earlier operations (a finished delete must stay finished).
-        """
+        """One transaction; `write` takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
         if self._sessions is None:
             raise ProviderUnavailable("simulator store not started", status_code=503)
         async with AsyncExitStack() as stack:
@@ -105,6 +127,9 @@ class Store:
                 await session.connection(execution_options={_WRITE: write})
                 try:
                     yield session
+                # A refusal (not found, conflict, bad request) is raised before the call changes
+                # anything; what came before it is the lazy completion of earlier operations,
+                # which must persist (a finished delete stays finished).
                 except ProviderError as exc:
                     if isinstance(exc, ProviderUnavailable):
                         raise
@@ -115,9 +140,21 @@ class Store:
                 raise
             except DBAPIError as exc:
                 # The cloud's own database failing looks like its API failing to the caller.
-                raise ProviderUnavailable(
-                    f"simulator store error: {exc.orig}", status_code=503
-                ) from exc
+                kind = StoreContention if _is_contention(exc) else ProviderUnavailable
+                raise kind(f"simulator store error: {exc.orig}", status_code=503) from exc
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = False) -> T:
+        """Run `work` in one transaction, again from the start if it lost a deadlock."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self.transaction(write=write) as session:
+                    return await work(session)
+            except StoreContention:
+                if attempt == _ATTEMPTS:
+                    raise
+                # Jitter, so that the two victims do not collide again in lockstep.
+                await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+        raise AssertionError("unreachable")
 
     def _create_engine(self) -> AsyncEngine:
         kwargs: dict[str, Any] = {}
@@ -128,7 +165,11 @@ class Store:
             elif self._file is not None:
                 self._file.parent.mkdir(parents=True, exist_ok=True)
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+            # READ COMMITTED: InnoDB's default REPEATABLE READ takes gap locks on the range
+            # scans (due operations, usage) and deadlocks with concurrent inserts.
+            kwargs.update(
+                pool_pre_ping=True, pool_size=5, max_overflow=5, isolation_level="READ COMMITTED"
+            )
         engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(engine, wal=not self.in_memory)

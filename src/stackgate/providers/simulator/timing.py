@@ -56,9 +56,6 @@ class Timing:
                 raise ValueError(f"bad duration range for {name!r}: {bounds!r}")
             self._ranges[op] = (low, high)
 
-    def range_of(self, op: str) -> tuple[float, float]:
-        return self._ranges[op]
-
     def draw(self, op: str) -> timedelta:
         """A duration for one run of `op` (zero at speed 0)."""
         low, high = self._ranges[op]
