@@ -18,17 +18,31 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stackgate.app import create_app
+from stackgate.audit.models import AuditEvent
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
 from stackgate.config import Settings
+from stackgate.core.context import DEFAULT_PROJECT_ID
 from stackgate.core.db import create_engine
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.ids import stable_id
 from stackgate.core.operations import Operation
+from stackgate.identity.models import (
+    ApplicationCredential,
+    Domain,
+    Project,
+    QuotaLimit,
+    RoleAssignment,
+    SigningKey,
+    User,
+)
+from stackgate.identity.schemas import TokenRequest
 from stackgate.migrate import upgrade_engine
 from stackgate.providers.simulator import SimulatorProvider
 
+ADMIN_PASSWORD = "admin-password-1"
+DEMO_PASSWORD = "demo-password-1"
 BACKEND = os.environ.get("STACKGATE_TEST_DATABASE", "sqlite")
 PG_ADMIN = os.environ.get("STACKGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 MY_ADMIN = os.environ.get("STACKGATE_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306")
@@ -87,7 +101,19 @@ async def clean_database(engine: AsyncEngine) -> None:
     """Back to the seeded catalog: tests commit for real (the worker and the concurrency
     tests need separate sessions), so they clean up instead of rolling back."""
     async with engine.begin() as conn:
-        for table in (IdempotencyRecord, Operation, Server):
+        for table in (
+            IdempotencyRecord,
+            Operation,
+            Server,
+            AuditEvent,
+            ApplicationCredential,
+            RoleAssignment,
+            QuotaLimit,
+            User,
+            Project,
+            Domain,
+            SigningKey,
+        ):
             await conn.execute(delete(table))
         await conn.execute(delete(Image).where(Image.id.not_in(SEEDED_IMAGES)))
         await conn.execute(delete(Flavor).where(Flavor.id.not_in(SEEDED_FLAVORS)))
@@ -102,6 +128,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "worker_poll_interval": 0.05,
         "log_json": True,
         "log_level": "WARNING",
+        "password_hash_fast": True,
+        "admin_password": ADMIN_PASSWORD,
+        "demo_password": DEMO_PASSWORD,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -127,14 +156,57 @@ async def container(
     """The composition root on the test database; no background worker (tests drain it)."""
     await clean_database(engine)
     built = bootstrap(settings, engine=engine, provider=provider)
+    await built.prepare_identity()
+    # The demo project (the default `client`'s) is unlimited: quota tests use their own.
+    await set_quotas(built, DEFAULT_PROJECT_ID, instances=-1, cores=-1, ram=-1)
     yield built
     built._stop.set()
     await clean_database(engine)
 
 
-@pytest.fixture
-async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+async def set_quotas(container: Container, project_id: str, **limits: int) -> None:
+    async with container.sessionmaker() as session, session.begin():
+        for resource, limit in limits.items():
+            await session.merge(
+                QuotaLimit(project_id=project_id, resource=resource, hard_limit=limit)
+            )
+
+
+async def login(
+    container: Container, username: str, password: str, project: str | None = None
+) -> str:
+    """A bearer token, issued the way POST /api/v1/auth/tokens issues it."""
+    issued = await container.auth.issue(
+        TokenRequest(username=username, password=password, project=project), address="test"
+    )
+    return issued.token
+
+
+def api_client(container: Container, token: str | None) -> httpx.AsyncClient:
+    """An HTTP client on the in-process app, logged in when given a token."""
     app = create_app(container.settings, container=container)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """The demo user: a member of the demo project."""
+    token = await login(container, "demo", DEMO_PASSWORD, "demo")
+    async with api_client(container, token) as http:
+        yield http
+
+
+@pytest.fixture
+async def admin_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """The cloud admin (admin role on the admin project)."""
+    token = await login(container, "admin", ADMIN_PASSWORD, "admin")
+    async with api_client(container, token) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(container, None) as http:
         yield http

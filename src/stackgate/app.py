@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from starlette.types import Scope
+
 from stackgate import __version__
+from stackgate.audit.routes import router as audit_router
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
 from stackgate.compute.routes import router as compute_router
 from stackgate.config import Settings
 from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
-from stackgate.core.middleware import RequestIdMiddleware
+from stackgate.core.middleware import AuditMiddleware, AuditSink, RequestIdMiddleware
 from stackgate.core.problem import install_problem_handlers
+from stackgate.identity.routes import auth_router
+from stackgate.identity.seed import SeedResult
+from stackgate.identity.routes import router as identity_router
 
 DESCRIPTION = """
 StackGate: one REST API for servers on OpenStack clouds (and on the built-in simulator).
@@ -24,6 +31,16 @@ Errors are RFC 9457 `application/problem+json` with a stable `code`. Every respo
 `X-Request-ID`. Asynchronous operations answer `202 Accepted`; send `Prefer: wait=N` to wait up
 to N seconds for the end state, and `Idempotency-Key` to make a create safe to retry.
 """
+
+
+def announce(seeded: SeedResult) -> None:
+    """Print passwords made up at the first start, once (they are stored only hashed)."""
+    lines = [f"  {who}: {password}" for who, password in (
+        ("admin (project admin)", seeded.admin_password),
+        ("demo (project demo)", seeded.demo_password)) if password]
+    if lines:
+        print("StackGate first start: generated passwords (shown only now):", *lines,
+              sep="\n", file=sys.stderr, flush=True)
 
 
 def create_app(
@@ -39,7 +56,7 @@ def create_app(
             configure_logging(settings.log_level, json=settings.log_json)
             built = bootstrap(settings)
             app.state.container = built
-            await built.start(worker=embedded)
+            announce(await built.start(worker=embedded))
         try:
             yield
         finally:
@@ -52,8 +69,17 @@ def create_app(
     if container is not None:
         app.state.container = container
     install_problem_handlers(app)
+    app.add_middleware(AuditMiddleware, sink=_audit_sink)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(identity_router)
+    app.include_router(audit_router)
     app.include_router(compute_router)
     app.include_router(catalog_router)
     return app
+
+
+def _audit_sink(scope: Scope) -> AuditSink | None:
+    container = getattr(scope["app"].state, "container", None)
+    return None if container is None else container.audit

@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from stackgate.audit.service import AuditService
 from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
 from stackgate.compute import service as compute_service
@@ -20,6 +24,10 @@ from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.identity.directory import DirectoryService
+from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
+from stackgate.identity.security import PasswordHasher, TokenCodec
+from stackgate.identity.service import AuthService, IdentityUoW, LoginLimits
 from stackgate.providers.base import Provider
 from stackgate.providers.registry import build_provider
 from stackgate.worker.reconciler import Reconciler
@@ -39,11 +47,28 @@ class Container:
     servers: ServerService
     server_actions: ServerActionService
     catalog: CatalogService
+    hasher: PasswordHasher
+    codec: TokenCodec
+    auth: AuthService
+    directory: DirectoryService
+    audit: AuditService
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    async def start(self, *, worker: bool) -> None:
-        """Open the provider; with `worker`, run the worker and reconciler in this process."""
+    async def prepare_identity(self) -> SeedResult:
+        """Seed the first admin and demo user if this is the first start; load the signing key."""
+        secrets = self.settings
+        result = await ensure_identity(
+            IdentityUoW(self.sessionmaker), hasher=self.hasher, clock=self.clock,
+            admin_password=_secret(secrets.admin_password),
+            demo_password=_secret(secrets.demo_password))
+        self.codec.secret = _secret(secrets.secret_key) or await signing_secret(
+            IdentityUoW(self.sessionmaker))
+        return result
+
+    async def start(self, *, worker: bool) -> SeedResult:
+        """Open the provider and identity; with `worker`, run the worker and reconciler here."""
+        seeded = await self.prepare_identity()
         await self.provider.start()
         if worker:
             self._stop.clear()
@@ -51,6 +76,7 @@ class Container:
                 asyncio.create_task(self.runner.run(self._stop)),
                 asyncio.create_task(self.reconciler.run(self._stop)),
             ]
+        return seeded
 
     async def close(self) -> None:
         self._stop.set()
@@ -64,6 +90,10 @@ class Container:
     async def check_database(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -118,6 +148,12 @@ def bootstrap(
             max_wait=settings.max_wait_seconds,
         ),
     )
+    hasher = PasswordHasher(fast=settings.password_hash_fast)
+    codec = TokenCodec(None, ttl=timedelta(seconds=settings.token_ttl_seconds), clock=clock)
+    auth = AuthService(
+        sessionmaker, hasher=hasher, codec=codec, clock=clock,
+        limits=LoginLimits(settings.login_attempts_per_user, settings.login_attempts_per_address),
+        storage=_limits_storage(settings), cache_seconds=settings.auth_cache_seconds)
     return Container(
         settings=settings,
         engine=engine,
@@ -134,4 +170,21 @@ def bootstrap(
             clock=clock,
             operation_timeout=settings.operation_timeout,
         ),
+        hasher=hasher,
+        codec=codec,
+        auth=auth,
+        directory=DirectoryService(
+            sessionmaker, hasher=hasher, clock=clock, usage=compute_service.project_usage,
+            on_change=auth.forget,
+        ),
+        audit=AuditService(sessionmaker),
     )
+
+
+def _limits_storage(settings: Settings) -> Storage | None:
+    """Login throttling shared through Redis when configured, else per process."""
+    if settings.redis_url is None:
+        return None
+    storage = storage_from_string(f"async+{settings.redis_url}")
+    assert isinstance(storage, Storage)
+    return storage

@@ -35,6 +35,25 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         None, description="The cloud admin's password at first start."
     )
+    demo_password: SecretStr | None = Field(
+        None, description="The demo user's password at first start (generated if unset)."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Token signing key; unset: a key made at first start, kept in the db."
+    )
+    token_ttl_seconds: int = Field(3600, ge=60, le=30 * 86400, description="Token lifetime.")
+    auth_cache_seconds: float = Field(
+        2.0, ge=0, le=60, description="How long one process trusts a checked token's grant."
+    )
+    login_attempts_per_user: int = Field(
+        10, ge=1, description="Failed logins per user per minute before 429."
+    )
+    login_attempts_per_address: int = Field(
+        30, ge=1, description="Failed logins per client address per minute before 429."
+    )
+    password_hash_fast: bool = Field(
+        False, description="Cheap argon2 parameters: for test suites only, never production."
+    )
     host: str = Field("127.0.0.1", description="Listen address.")
     port: int | None = Field(
         None, ge=1, le=65535, description="Listen port (serve: 8000, api alone: 8080)."

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from stackgate.core.pagination import PageMeta
-from stackgate.core.schemas import Description, Input, Name, Output
+from stackgate.core.schemas import Description, Flag, Input, Integer, Name, Output
 
 
 class FlavorCreate(Input):
     name: Name
-    vcpus: int = Field(ge=1, le=1024)
-    ram_mb: int = Field(ge=1, le=16 * 1024 * 1024)
-    disk_gb: int = Field(ge=0, le=1024 * 1024)
+    vcpus: Integer = Field(ge=1, le=1024)
+    ram_mb: Integer = Field(ge=1, le=16 * 1024 * 1024)
+    disk_gb: Integer = Field(ge=0, le=1024 * 1024)
     description: Description | None = None
-    is_public: bool = True
+    is_public: Flag = True
 
 
 class FlavorUpdate(FlavorCreate):
@@ -49,12 +49,12 @@ Visibility = Literal["public", "private", "shared", "community"]
 class ImageCreate(Input):
     name: Name
     description: Description | None = None
-    min_disk_gb: int = Field(0, ge=0, le=1024 * 1024)
-    min_ram_mb: int = Field(0, ge=0, le=16 * 1024 * 1024)
+    min_disk_gb: Integer = Field(0, ge=0, le=1024 * 1024)
+    min_ram_mb: Integer = Field(0, ge=0, le=16 * 1024 * 1024)
     disk_format: DiskFormat = "qcow2"
     container_format: ContainerFormat = "bare"
     visibility: Visibility = "public"
-    os_distro: Name | None = None
+    os_distro: Annotated[Name, StringConstraints(max_length=64)] | None = None  # the column's size
 
 
 class ImageUpdate(ImageCreate):

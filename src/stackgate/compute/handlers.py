@@ -184,7 +184,11 @@ class ServerOperationHandler:
                 fault_code=fault.code if fault else 500,
             )
         if s.action == Action.SNAPSHOT:
-            image = await self._provider.image.get_image(str(s.params["provider_image_id"]))
+            try:
+                image = await self._provider.image.get_image(str(s.params["provider_image_id"]))
+            except ProviderNotFound:
+                # Nova deletes the image of a failed snapshot and leaves the server as it was.
+                return Step("undone", server=current, message="the cloud discarded the snapshot")
             if image.status in ("queued", "saving"):
                 return Step("progress", server=current, image=image)
             if image.status != "active":
@@ -195,6 +199,12 @@ class ServerOperationHandler:
                     message=f"snapshot upload ended {image.status}",
                 )
             return Step("done", server=current, image=image)
+        expected = EXPECTED_VM_STATE.get(s.action)
+        if expected is not None and current.vm_state != expected:
+            # Nova rolls some failures back instead of erroring (no valid host on unshelve or
+            # resize): the task ends, the server is where it was, the action failed.
+            return Step("undone", server=current,
+                        message=f"{s.action} did not take effect; the server is {current.status}")
         return Step("done", server=current)
 
     async def _record(self, op_id: str, owner: str, s: _Snapshot, step: Step) -> None:
@@ -232,6 +242,13 @@ class ServerOperationHandler:
                     else:
                         _fail(server, now, 500, "the server disappeared from the cloud")
                         op.finish(OpResult.ERROR, step.message or "server not found in the cloud")
+                case "undone":
+                    assert step.server is not None
+                    if s.action == Action.SNAPSHOT:
+                        await catalog_service.fail_snapshot(uow, s.params.get("image_id"))
+                    server.set_state(step.server.vm_state, None, step.server.power_state)
+                    server.host = step.server.host
+                    op.finish(OpResult.ERROR, step.message)
                 case "failed":
                     await self._fail_op(uow, server, s, step, now)
                     op.finish(OpResult.ERROR, step.message)
@@ -376,20 +393,23 @@ class _Snapshot:
         return now >= self.deadline
 
 
+# Where an action leaves a server when it worked (nova/compute/manager.py).
+EXPECTED_VM_STATE: dict[str, str] = {
+    Action.START: VmState.ACTIVE,
+    Action.STOP: VmState.STOPPED,
+    Action.PAUSE: VmState.PAUSED,
+    Action.UNPAUSE: VmState.ACTIVE,
+    Action.SUSPEND: VmState.SUSPENDED,
+    Action.RESUME: VmState.ACTIVE,
+    Action.RESIZE: VmState.RESIZED,
+    Action.SHELVE: VmState.SHELVED_OFFLOADED,
+    Action.UNSHELVE: VmState.ACTIVE,
+}
+
+
 def _looks_done(s: _Snapshot, current: ProviderServer) -> bool:
     """On a retried submit: did the cloud already carry out this action?"""
-    expected: dict[str, str] = {
-        Action.START: VmState.ACTIVE,
-        Action.STOP: VmState.STOPPED,
-        Action.PAUSE: VmState.PAUSED,
-        Action.UNPAUSE: VmState.ACTIVE,
-        Action.SUSPEND: VmState.SUSPENDED,
-        Action.RESUME: VmState.ACTIVE,
-        Action.RESIZE: VmState.RESIZED,
-        Action.SHELVE: VmState.SHELVED_OFFLOADED,
-        Action.UNSHELVE: VmState.ACTIVE,
-    }
-    return current.vm_state == expected.get(s.action)
+    return current.vm_state == EXPECTED_VM_STATE.get(s.action)
 
 
 def _show_progress(server: Server, action: str, current: ProviderServer) -> None:

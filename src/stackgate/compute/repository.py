@@ -82,6 +82,15 @@ class ServerRepository:
             stmt = stmt.where(Server.image_id == image_id)
         return int(await self.session.scalar(stmt) or 0)
 
+    async def usage(self, project_id: str) -> dict[str, int]:
+        """instances, cores and ram of the project's servers that are not deleted."""
+        stmt = select(
+            func.count(), func.coalesce(func.sum(Server.vcpus), 0),
+            func.coalesce(func.sum(Server.ram_mb), 0),
+        ).where(Server.project_id == project_id, Server.status != Status.DELETED.value)
+        row = (await self.session.execute(stmt)).one()
+        return {"instances": int(row[0]), "cores": int(row[1]), "ram": int(row[2])}
+
     async def stuck(self, *, limit: int) -> Sequence[Server]:
         """Servers showing a task although no operation drives them (reconciler input)."""
         open_ops = select(Operation.resource_id).where(Operation.state == OpState.PENDING)

@@ -5,38 +5,62 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, StringConstraints, computed_field, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from stackgate.core.pagination import PageMeta
-from stackgate.core.schemas import Description, Input, Metadata, Name, Output, Ref, Text
+from stackgate.core.schemas import (
+    Description,
+    Input,
+    Metadata,
+    Name,
+    Output,
+    Ref,
+    Text,
+    json_integer,
+)
 
 UserData = Annotated[Text, StringConstraints(max_length=65535)]
 
 
 class ServerCreate(Input):
     name: Name
-    flavor: Ref
-    image: Ref
+    flavor: Annotated[Ref, Field(examples=["m1.small"])]
+    image: Annotated[Ref, Field(examples=["cirros-0.6"])]
     description: Description | None = None
     metadata: Metadata = Field(default_factory=dict)
     key_name: Name | None = None
     user_data: UserData | None = Field(None, description="Cloud-init user data (max 64 KiB).")
 
 
+_UPDATABLE = ("name", "description", "metadata")
+
+
 class ServerUpdate(Input):
+    # The schema says what the validator below checks, so clients (and generated tests) know.
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": [field]} for field in _UPDATABLE]}
+    )
+
     name: Name | None = None
     description: Description | None = None
     metadata: Metadata | None = Field(None, description="Replaces the whole metadata map.")
-    version: int | None = Field(
-        None,
-        ge=1,
-        le=2**31 - 1,
-        description="The version you read; a newer one on the server answers 409.",
-    )
+    version: (
+        Annotated[int, Field(ge=1, le=2**31 - 1), Strict(), BeforeValidator(json_integer)] | None
+    ) = Field(None, description="The version you read; a newer one on the server answers 409.")
 
     @model_validator(mode="after")
     def _something(self) -> ServerUpdate:
-        if self.name is None and self.description is None and self.metadata is None:
+        # What was sent counts, not its value: `"description": null` clears the description.
+        if not self.model_fields_set.intersection(_UPDATABLE):
             raise ValueError("give at least one of name, description, metadata")
         return self
 
@@ -47,7 +71,9 @@ class ActionRequest(Input):
     type: Literal["SOFT", "HARD"] | None = Field(None, description="reboot: SOFT or HARD.")
     flavor: Ref | None = Field(None, description="resize: the new flavor.")
     image: Ref | None = Field(None, description="rebuild: the new image (default: the same).")
-    reason: Description | None = Field(None, description="lock: why.")
+    reason: Annotated[Description, StringConstraints(max_length=255)] | None = Field(
+        None, description="lock: why (kept in a 255-character column)."
+    )
 
 
 class SnapshotCreate(Input):

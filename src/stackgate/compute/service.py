@@ -310,3 +310,8 @@ async def servers_using(
 ) -> int:
     """Live servers built from a flavor or image (the catalog's in-use check)."""
     return await ServerRepository(uow.session).count_using(flavor_id=flavor_id, image_id=image_id)
+
+
+async def project_usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
+    """What a project's live servers use, per quota resource (instances, cores, ram)."""
+    return await ServerRepository(uow.session).usage(project_id)

@@ -40,6 +40,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
+    @property
+    def python_type(self) -> type[datetime]:
+        # TypeDecorator answers `object`; keyset cursors rely on knowing this is a datetime.
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -84,6 +89,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
         if url.startswith("mysql"):
             kwargs["pool_recycle"] = 3600
+            # InnoDB's default REPEATABLE READ would let a quota count read an old snapshot
+            # taken before the project row lock; READ COMMITTED behaves like PostgreSQL.
+            kwargs["isolation_level"] = "READ COMMITTED"
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _tune_sqlite(engine)

@@ -1,7 +1,11 @@
-"""Annotated dependency aliases shared by every router."""
+"""Annotated dependency aliases shared by every router.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: `page_params` builds its signature in a closure,
+and FastAPI resolves string annotations against module globals only, so the closure's values
+(the allowed sorts) would be unresolvable and break the OpenAPI document.
+"""
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -24,12 +28,17 @@ ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
     """A dependency reading sort, page/per_page or limit/cursor for one resource's list."""
+    # Documented as an enum so clients see the choices; Sort.parse still answers the friendly
+    # 400 invalid_sort naming them.
+    sorts = [value for name in allowed for value in (name, f"-{name}")]
 
     def dependency(
         sort: Annotated[
             str,
             Query(
-                max_length=64, description=f"One of {', '.join(allowed)}; prefix - for descending."
+                max_length=64,
+                description=f"One of {', '.join(allowed)}; prefix - for descending.",
+                json_schema_extra={"enum": sorts},
             ),
         ] = default,
         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -48,12 +57,18 @@ def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
     return dependency
 
 
+# 1-255 printable ASCII characters (a structured-field string's alphabet), no outer spaces.
+_IDEMPOTENCY_KEY = re.compile(r"[!-~](?:[ -~]{0,253}[!-~])?")
+
+
 def _idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
             description="Repeat a create safely: the same key returns the same answer.",
             max_length=300,
+            # Documented here, checked below, so a bad key is the friendlier 400 naming the field.
+            json_schema_extra={"pattern": f"^{_IDEMPOTENCY_KEY.pattern}$"},
         ),
     ] = None,
 ) -> str | None:
@@ -63,9 +78,9 @@ def _idempotency_key(
     # The header is a structured-field string ("..."); bare tokens are accepted too.
     if len(key) >= 2 and key[0] == key[-1] == '"':
         key = key[1:-1]
-    if not 1 <= len(key) <= 255 or not key.isprintable():
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidInput(
-            "Idempotency-Key must be 1-255 printable characters", field="Idempotency-Key"
+            "Idempotency-Key must be 1-255 printable ASCII characters", field="Idempotency-Key"
         )
     return key
 

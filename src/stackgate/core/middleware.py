@@ -1,10 +1,15 @@
-"""Request ids and the access log, as plain ASGI middleware (cheaper than BaseHTTPMiddleware)."""
+"""Request ids, the access log and the audit trail, as plain ASGI middleware (cheaper than
+BaseHTTPMiddleware)."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,3 +62,112 @@ class RequestIdMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    request_id: str | None
+    user_id: str | None
+    user_name: str | None
+    project_id: str | None
+    method: str
+    path: str
+    action: str
+    resource_type: str | None
+    resource_id: str | None
+    status_code: int
+    outcome: str
+    client_address: str | None
+
+
+class AuditSink(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
+
+
+def describe(
+    method: str, template: str | None, params: dict[str, Any]
+) -> tuple[str, str | None, str | None]:
+    """(action, resource type, resource id) from the matched route, e.g.
+    POST /api/v1/vms/{server_id}/actions/{action} -> ("stop", "vms", <id>)."""
+    parts = [p for p in (template or "").split("/") if p][2:]  # drop "api", "v1"
+    if not parts:
+        return _VERBS[method], None, None
+    resource_type = parts[0]
+    resource_id = None
+    if len(parts) > 1 and parts[1].startswith("{"):
+        resource_id = str(params.get(parts[1].strip("{}"), "")) or None
+    rest = [p for p in parts[2:] if not p.startswith("{")]
+    if "action" in params and rest[-1:] == ["actions"]:
+        return str(params["action"]), resource_type, resource_id
+    verb = _VERBS[method]
+    return (".".join([*rest, verb]) if rest else verb), resource_type, resource_id
+
+
+class AuditMiddleware:
+    """Records every mutating /api request, whatever its outcome, before answering."""
+
+    def __init__(self, app: ASGIApp, sink: Callable[[Scope], AuditSink | None]) -> None:
+        self.app = app
+        self._sink = sink
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in MUTATING
+            or not scope["path"].startswith("/api/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        recorded = False
+
+        async def send_audited(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                await self._record(scope, int(message["status"]))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_audited)
+        except Exception:
+            if not recorded:
+                recorded = True
+                await self._record(scope, 500)
+            raise
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        sink = self._sink(scope)
+        if sink is None:
+            return
+        state = scope.get("state", {})
+        ctx = state.get("context")
+        route = scope.get("route")
+        action, resource_type, resource_id = describe(
+            scope["method"], getattr(route, "path", None), scope.get("path_params", {})
+        )
+        outcome = "success" if status < 400 else "refused" if status < 500 else "failed"
+        client = scope.get("client")
+        entry = AuditEntry(
+            at=datetime.now(UTC),
+            request_id=state.get("request_id"),
+            user_id=getattr(ctx, "user_id", None),
+            user_name=getattr(ctx, "user_name", None),
+            project_id=getattr(ctx, "project_id", None),
+            method=scope["method"],
+            path=scope["path"],
+            action=action[:64],
+            resource_type=resource_type,
+            resource_id=resource_id[:255] if resource_id else None,
+            status_code=status,
+            outcome=outcome,
+            client_address=client[0] if client else None,
+        )
+        try:
+            await sink.record(entry)
+        except Exception:
+            log.exception("audit_write_failed", path=scope["path"], status=status)

@@ -17,6 +17,7 @@ from stackgate.core.pagination import (
     encode_cursor,
 )
 
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` literally anywhere (escape char is backslash)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -24,11 +25,17 @@ def like_pattern(text: str) -> str:
 
 
 def _column_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
-    if isinstance(value, str) and column.type.python_type is datetime:
+    """A cursor's sort value as the column's type; anything else is a forged cursor (400)."""
+    expected = column.type.python_type
+    if expected is datetime:
+        if not isinstance(value, str):
+            raise InvalidCursor()
         try:
             return datetime.fromisoformat(value)
         except ValueError as exc:
             raise InvalidCursor() from exc
+    if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+        raise InvalidCursor()
     return value
 
 

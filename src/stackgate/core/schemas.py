@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonDict
 
 
 def _no_nul(value: str) -> str:
@@ -19,25 +29,69 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+def json_integer(value: object) -> object:
+    """JSON Schema counts 5.0 as an integer; a strict int alone would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A JSON integer as the schema says "integer": 5 or 5.0, never true/false or "5" (pydantic's lax
+# mode would take those). For an optional one put the bounds first, or pydantic cannot show them
+# in the JSON schema: Annotated[int, Field(ge=1), Strict(), BeforeValidator(json_integer)] | None.
+Integer = Annotated[int, Strict(), BeforeValidator(json_integer)]
+# A JSON boolean: never 0/1 or "yes".
+Flag = StrictBool
+
+
+def _stated(pattern: str) -> Any:
+    """A validator's rule as a JSON Schema pattern, so the OpenAPI document states it too (both
+    read whitespace as Python does), kept beside any pattern the field already has."""
+
+    def extra(schema: JsonDict) -> None:
+        if "pattern" in schema:
+            rules = schema.setdefault("allOf", [])
+            assert isinstance(rules, list)
+            rules.append({"pattern": pattern})
+        else:
+            schema["pattern"] = pattern
+
+    return Field(json_schema_extra=extra)
+
+
+_NUL_FREE_PATTERN = r"^[^\x00]*$"
+_NUL_FREE = _stated(_NUL_FREE_PATTERN)
+_NOT_BLANK = _stated(r"^[^\x00]*[^\s\x00][^\x00]*$")
+
+Text = Annotated[str, AfterValidator(_no_nul), _NUL_FREE]
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=255),
     AfterValidator(_no_nul),
     AfterValidator(_not_blank),
+    _NOT_BLANK,
 ]
-Description = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_nul)]
+Description = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_nul), _NUL_FREE]
 Ref = Annotated[
     str,
     StringConstraints(min_length=1, max_length=255),
     AfterValidator(_no_nul),
     Field(description="A name or an id."),
+    _NUL_FREE,
 ]
 MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul)]
-MetaValue = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_nul)]
+MetaValue = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_nul), _NUL_FREE]
 Metadata = Annotated[
     dict[MetaKey, MetaValue],
-    Field(max_length=128, description="Up to 128 string pairs (Nova's metadata_items)."),
+    Field(
+        max_length=128,
+        description="Up to 128 string pairs (Nova's metadata_items).",
+        # Stated here: a pattern on the key type would become patternProperties, which does not
+        # forbid the keys it fails to match.
+        json_schema_extra={
+            "propertyNames": {"minLength": 1, "maxLength": 255, "pattern": _NUL_FREE_PATTERN}
+        },
+    ),
 ]
 
 

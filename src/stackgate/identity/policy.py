@@ -1,0 +1,91 @@
+"""Who may do what: the one policy table, enforced by the services (never by routes).
+
+Roles are hierarchical as in Keystone (reader < member < manager); `admin` is cloud-wide, as in
+OpenStack (nova and neutron define context_is_admin as role:admin), and is only ever granted on
+the `admin` project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from stackgate.core.context import RequestContext
+from stackgate.core.errors import Forbidden
+
+
+class Role(IntEnum):
+    READER = 1
+    MEMBER = 2
+    MANAGER = 3
+    ADMIN = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        return cls[name.upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+TENANT_ROLES = ("reader", "member", "manager")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    minimum: Role
+    description: str
+
+
+R, M, MG, A = Role.READER, Role.MEMBER, Role.MANAGER, Role.ADMIN
+RULES: dict[str, Rule] = {
+    "server:list": Rule(R, "list the project's servers"),
+    "server:get": Rule(R, "show a server, its action log and snapshots"),
+    "server:create": Rule(M, "create a server"),
+    "server:update": Rule(M, "rename or re-tag a server"),
+    "server:delete": Rule(M, "delete a server"),
+    "server:action": Rule(M, "start, stop, resize ... a server"),
+    "server:snapshot": Rule(M, "snapshot a server"),
+    "flavor:read": Rule(R, "list and show flavors"),
+    "flavor:write": Rule(A, "create, replace or delete flavors (Nova: admin only)"),
+    "image:read": Rule(R, "list and show images"),
+    "image:write": Rule(A, "register, replace or delete public images"),
+    "project:read": Rule(R, "list and show one's projects"),
+    "project:write": Rule(A, "create, update, disable or delete projects"),
+    "member:read": Rule(R, "list a project's members"),
+    "member:write": Rule(MG, "grant, change or revoke roles (at most manager)"),
+    "user:read": Rule(A, "list and show users"),
+    "user:write": Rule(A, "create, update, disable or delete users"),
+    "user:self": Rule(R, "see oneself, change one's own password"),
+    "credential:self": Rule(R, "manage one's own application credentials"),
+    "quota:read": Rule(R, "show the project's quotas and usage"),
+    "quota:write": Rule(A, "change quotas"),
+    "audit:read": Rule(MG, "read the audit trail (managers: their project)"),
+}
+
+
+def role_of(ctx: RequestContext) -> Role:
+    """The caller's highest role in the token's project."""
+    ranks = [Role.parse(r) for r in ctx.roles if r.upper() in Role.__members__]
+    return max(ranks, default=Role.READER)
+
+
+def allows(ctx: RequestContext, rule: str) -> bool:
+    return role_of(ctx) >= RULES[rule].minimum
+
+
+def enforce(ctx: RequestContext, rule: str) -> None:
+    """Raise Forbidden (403) unless the caller's role meets the rule."""
+    if not allows(ctx, rule):
+        needed = RULES[rule].minimum.label
+        raise Forbidden(
+            f"{RULES[rule].description} needs the {needed} role; you have {role_of(ctx).label}",
+            rule=rule,
+            required_role=needed,
+        )
+
+
+def grantable(ctx: RequestContext, role: str) -> bool:
+    """A manager grants at most manager; only an admin grants admin (and only on admin)."""
+    return Role.parse(role) <= (Role.ADMIN if ctx.is_admin else Role.MANAGER)

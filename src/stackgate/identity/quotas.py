@@ -1,0 +1,42 @@
+"""Quotas: OpenStack's defaults, the pure arithmetic, and enforcement inside the caller's unit
+of work (the project row is locked first, so parallel creates cannot both pass)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from stackgate.core.uow import UnitOfWork
+from stackgate.identity.errors import ProjectNotFound, QuotaExceeded
+from stackgate.identity.repository import IdentityRepository
+
+# Nova's defaults (nova/conf/quota.py); the other services' resources join as they land.
+DEFAULT_QUOTAS: dict[str, int] = {"instances": 10, "cores": 20, "ram": 51200}
+UNLIMITED = -1
+
+UsageFn = Callable[[UnitOfWork, str], Awaitable[Mapping[str, int]]]
+
+
+def effective_limits(explicit: Mapping[str, int]) -> dict[str, int]:
+    return {name: explicit.get(name, default) for name, default in DEFAULT_QUOTAS.items()}
+
+
+def check(limits: Mapping[str, int], usage: Mapping[str, int], deltas: Mapping[str, int]) -> None:
+    """Raise QuotaExceeded for the first resource the request would push over its limit."""
+    for resource, delta in deltas.items():
+        limit = limits.get(resource, UNLIMITED)
+        if delta <= 0 or limit == UNLIMITED:
+            continue
+        in_use = usage.get(resource, 0)
+        if in_use + delta > limit:
+            raise QuotaExceeded(resource, limit, in_use, delta)
+
+
+async def enforce(
+    uow: UnitOfWork, project_id: str, deltas: Mapping[str, int], usage: UsageFn
+) -> None:
+    """Lock the project's quota, then check `deltas` against limits and current usage."""
+    repo = IdentityRepository(uow.session)
+    if not await repo.lock_project(project_id):
+        raise ProjectNotFound(project_id)
+    limits = effective_limits(await repo.quota_limits(project_id))
+    check(limits, await usage(uow, project_id), deltas)

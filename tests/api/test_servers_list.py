@@ -1,0 +1,251 @@
+"""GET /api/v1/vms: filters, sorting, page/per_page, keyset cursors, soft-deleted rows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+import pytest
+from tests.builders import act, assert_problem, create_server, server_in, settle
+
+from stackgate.bootstrap import Container
+
+
+async def listed(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    response = await client.get("/api/v1/vms", params=params)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def names(client: httpx.AsyncClient, **params: Any) -> list[str]:
+    return [s["name"] for s in (await listed(client, per_page=100, **params))["items"]]
+
+
+async def fleet(client: httpx.AsyncClient, container: Container) -> dict[str, str]:
+    """Four servers: alpha ACTIVE/m1.small, beta SHUTOFF/m1.tiny, gamma ACTIVE/debian,
+    delta BUILD (created last, not driven)."""
+    ids = {
+        "alpha": (await create_server(client, name="alpha-web"))["id"],
+        "beta": (await create_server(client, name="beta-db", flavor="m1.tiny"))["id"],
+        "gamma": (await create_server(client, name="gamma-web", image="debian-12"))["id"],
+    }
+    await container.runner.drain()
+    assert (await act(client, ids["beta"], "stop")).status_code == 202
+    await container.runner.drain()
+    ids["delta"] = (await create_server(client, name="delta-cache"))["id"]
+    return ids
+
+
+class TestFilters:
+    async def test_by_status_and_aliases(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        await fleet(client, container)
+        assert sorted(await names(client, status="ACTIVE")) == ["alpha-web", "gamma-web"]
+        assert await names(client, status="RUNNING") == await names(client, status="ACTIVE")
+        assert await names(client, status="SHUTOFF") == ["beta-db"]
+        assert await names(client, status="STOPPED") == ["beta-db"]
+        assert await names(client, status="BUILD") == ["delta-cache"]
+        assert await names(client, status="PAUSED") == []
+
+    async def test_unknown_status_is_refused(self, client: httpx.AsyncClient) -> None:
+        assert_problem(await client.get("/api/v1/vms", params={"status": "BANANA"}), 422)
+
+    async def test_by_name_substring(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        await fleet(client, container)
+        assert sorted(await names(client, name="web")) == ["alpha-web", "gamma-web"]
+        assert await names(client, name="DB") == ["beta-db"]
+        assert await names(client, name="nomatch") == []
+
+    async def test_name_wildcards_are_literal(self, client: httpx.AsyncClient) -> None:
+        for name in ("100%", "a_b", "axb", "back\\slash"):
+            await create_server(client, name=name)
+        assert await names(client, name="%") == ["100%"]
+        assert await names(client, name="_") == ["a_b"]
+        assert await names(client, name="\\") == ["back\\slash"]
+
+    async def test_by_flavor_and_image(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        await fleet(client, container)
+        tiny = (await client.get("/api/v1/flavors/m1.tiny")).json()
+        assert await names(client, flavor="m1.tiny") == ["beta-db"]
+        assert await names(client, flavor=tiny["id"]) == ["beta-db"]
+        assert await names(client, image="debian-12") == ["gamma-web"]
+        assert sorted(await names(client, image="cirros-0.6", status="ACTIVE")) == ["alpha-web"]
+        assert await names(client, flavor="m1.xlarge") == []
+
+
+class TestSort:
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("name", ["alpha-web", "beta-db", "delta-cache", "gamma-web"]),
+            ("-name", ["gamma-web", "delta-cache", "beta-db", "alpha-web"]),
+            ("created_at", ["alpha-web", "beta-db", "gamma-web", "delta-cache"]),
+            ("-created_at", ["delta-cache", "gamma-web", "beta-db", "alpha-web"]),
+        ],
+    )
+    async def test_sorts(
+        self, client: httpx.AsyncClient, container: Container, sort: str, expected: list[str]
+    ) -> None:
+        await fleet(client, container)
+        assert await names(client, sort=sort) == expected
+
+    async def test_default_is_newest_first(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        await fleet(client, container)
+        assert (await names(client))[0] == "delta-cache"
+
+    async def test_by_status(self, client: httpx.AsyncClient, container: Container) -> None:
+        await fleet(client, container)
+        statuses = [s["status"] for s in (await listed(client, sort="status"))["items"]]
+        assert statuses == sorted(statuses)
+        statuses = [s["status"] for s in (await listed(client, sort="-status"))["items"]]
+        assert statuses == sorted(statuses, reverse=True)
+
+    @pytest.mark.parametrize("sort", ["bogus", "-", "--name", "name;drop table server", "user_data"])
+    async def test_bad_sort_is_400(self, client: httpx.AsyncClient, sort: str) -> None:
+        problem = assert_problem(
+            await client.get("/api/v1/vms", params={"sort": sort}), 400, "invalid_sort"
+        )
+        assert "name" in problem["detail"]
+
+
+class TestPages:
+    async def test_page_and_per_page_with_total(self, client: httpx.AsyncClient) -> None:
+        for i in range(7):
+            await create_server(client, name=f"s{i}")
+        seen: list[str] = []
+        for page in (1, 2, 3):
+            body = await listed(client, sort="name", page=page, per_page=3)
+            assert (body["total"], body["page"], body["per_page"]) == (7, page, 3)
+            seen += [s["name"] for s in body["items"]]
+        assert seen == [f"s{i}" for i in range(7)]
+        assert (await listed(client, page=4, per_page=3))["items"] == []
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"per_page": 0},
+            {"per_page": 10**9},
+            {"per_page": -1},
+            {"per_page": "ten"},
+            {"page": 0},
+            {"page": -5},
+            {"limit": 0},
+            {"limit": -1},
+            {"limit": "abc"},
+            {"limit": 10**9},
+        ],
+    )
+    async def test_bad_sizes_are_422(self, client: httpx.AsyncClient, params: Any) -> None:
+        assert_problem(await client.get("/api/v1/vms", params=params), 422, "validation_error")
+
+    @pytest.mark.parametrize("sort", ["name", "-name", "created_at", "-created_at", "status"])
+    async def test_cursor_walks_every_row_once(
+        self, client: httpx.AsyncClient, container: Container, sort: str
+    ) -> None:
+        for i in range(11):
+            # Repeated names and same-status rows exercise the id tie-break.
+            await create_server(client, name=f"node-{i % 4}")
+        await container.runner.drain()
+        for i in range(2):
+            await create_server(client, name=f"late-{i}")
+        expected = [s["id"] for s in (await listed(client, sort=sort, per_page=100))["items"]]
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(20):
+            params: dict[str, Any] = {"sort": sort, "limit": 3}
+            if cursor:
+                params["cursor"] = cursor
+            body = await listed(client, **params)
+            assert len(body["items"]) <= 3
+            seen += [s["id"] for s in body["items"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected
+        assert len(set(seen)) == 13
+
+    async def test_exact_multiple_ends_without_a_cursor(self, client: httpx.AsyncClient) -> None:
+        for i in range(4):
+            await create_server(client, name=f"n{i}")
+        first = await listed(client, sort="name", limit=2)
+        second = await listed(client, sort="name", limit=2, cursor=first["next_cursor"])
+        assert [s["name"] for s in second["items"]] == ["n2", "n3"]
+        assert second["next_cursor"] is None
+
+    @pytest.mark.parametrize("cursor", ["garbage", "!!!", "eyJub3QiOiJhIGxpc3QifQ", "W10"])
+    async def test_bad_cursor_is_400(self, client: httpx.AsyncClient, cursor: str) -> None:
+        problem = assert_problem(
+            await client.get("/api/v1/vms", params={"cursor": cursor}), 400, "invalid_cursor"
+        )
+        assert problem["field"] == "cursor"
+
+    async def test_cursor_of_another_sort_is_400(self, client: httpx.AsyncClient) -> None:
+        for i in range(3):
+            await create_server(client, name=f"n{i}")
+        cursor = (await listed(client, sort="name", limit=1))["next_cursor"]
+        assert cursor
+        response = await client.get("/api/v1/vms", params={"sort": "-name", "cursor": cursor})
+        assert_problem(response, 400, "invalid_cursor")
+
+    @pytest.mark.parametrize(
+        ("sort", "value"),
+        [
+            ("-created_at", "not-a-date"),
+            ("-created_at", 12345),
+            ("-created_at", None),
+            ("created_at", ["2024-01-01T00:00:00"]),
+            ("name", {"a": 1}),
+            ("name", 7),
+            ("status", True),
+        ],
+    )
+    async def test_forged_cursor_value_is_400_not_500(
+        self, client: httpx.AsyncClient, sort: str, value: Any
+    ) -> None:
+        await create_server(client)
+        raw = json.dumps([sort, value, "00000000-0000-0000-0000-000000000000"]).encode()
+        forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        response = await client.get("/api/v1/vms", params={"sort": sort, "cursor": forged})
+        assert_problem(response, 400, "invalid_cursor")
+
+
+class TestSoftDelete:
+    async def test_deleted_leaves_lists_but_stays_readable(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        keep = await server_in(client, container, "ACTIVE", name="keep")
+        gone = await server_in(client, container, "ACTIVE", name="gone")
+        accepted = await client.delete(f"/api/v1/vms/{gone['id']}")
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["task_state"] == "deleting"
+        assert accepted.json()["status"] == "ACTIVE"
+        done = await settle(client, container, gone["id"])
+        assert done["status"] == "DELETED"
+        assert done["vm_state"] == "deleted"
+        assert done["deleted_at"]
+        body = await listed(client)
+        assert [s["id"] for s in body["items"]] == [keep["id"]]
+        assert body["total"] == 1
+        deleted = await listed(client, status="DELETED")
+        assert [s["id"] for s in deleted["items"]] == [gone["id"]]
+        shown = await client.get(f"/api/v1/vms/{gone['id']}")
+        assert shown.status_code == 200
+        assert shown.json()["name"] == "gone"
+
+    async def test_deleted_server_cannot_be_renamed(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        server = await server_in(client, container, "ACTIVE")
+        await client.delete(f"/api/v1/vms/{server['id']}")
+        await settle(client, container, server["id"])
+        response = await client.patch(f"/api/v1/vms/{server['id']}", json={"name": "zombie"})
+        assert_problem(response, 404)

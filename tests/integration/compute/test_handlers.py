@@ -1,0 +1,79 @@
+"""The create step is idempotent: a worker that dies between the cloud's create and recording
+its id (or loses the cloud's answer) leaves a tagged server that the next attempt adopts."""
+
+from __future__ import annotations
+
+from stackgate.bootstrap import Container
+from stackgate.compute.handlers import tag_for
+from stackgate.compute.models import Server
+from stackgate.core.context import RequestContext
+from stackgate.core.operations import OpResult
+from stackgate.providers.base import FlavorSpec, ImageSpec, ServerSpec
+from stackgate.providers.simulator import SimulatorProvider
+from tests.integration.helpers import create_server, drive, operations_of, server_row
+
+
+def spec_of(server: Server) -> ServerSpec:
+    """What the worker asks the cloud for, tag included."""
+    assert server.image_id is not None
+    return ServerSpec(
+        name=server.name,
+        flavor=FlavorSpec(
+            name=server.flavor_name,
+            vcpus=server.vcpus,
+            ram_mb=server.ram_mb,
+            disk_gb=server.disk_gb,
+            id=server.flavor_id,
+        ),
+        image=ImageSpec(id=server.image_id, name=server.image_name or server.image_id),
+        project_id=server.project_id,
+        tags=(tag_for(server.id),),
+    )
+
+
+class TestIdempotentCreate:
+    async def test_adopts_the_server_a_crashed_attempt_left_in_the_cloud(
+        self, container: Container, ctx: RequestContext
+    ) -> None:
+        server = await create_server(container, ctx)
+        # A previous attempt reached the cloud and died before its write transaction.
+        orphan = await container.provider.compute.create_server(spec_of(server))
+        assert (await server_row(container, server.id)).provider_id is None
+
+        row = await drive(container, server.id)
+
+        assert (row.status, row.provider_id) == ("ACTIVE", orphan.id)
+        assert row.ip_address == (await container.provider.compute.get_server(orphan.id)).ip_address
+        tagged = await container.provider.compute.servers(tags=(tag_for(server.id),))
+        assert [s.id for s in tagged] == [orphan.id]
+        assert len(await container.provider.compute.servers()) == 1
+
+    async def test_a_lost_answer_is_retried_without_a_second_server(
+        self, container: Container, provider: SimulatorProvider, ctx: RequestContext
+    ) -> None:
+        server = await create_server(container, ctx)
+        # The cloud creates the server, but its answer never arrives (a timeout).
+        provider.lose_responses(1)
+
+        row = await drive(container, server.id)
+
+        assert row.status == "ACTIVE"
+        tagged = await container.provider.compute.servers(tags=(tag_for(server.id),))
+        assert [s.id for s in tagged] == [row.provider_id]
+        assert len(await container.provider.compute.servers()) == 1
+        (op,) = await operations_of(container, server.id)
+        assert (op.result, op.attempts) == (OpResult.SUCCESS, 2)
+
+    async def test_each_server_adopts_only_its_own_cloud_server(
+        self, container: Container, ctx: RequestContext
+    ) -> None:
+        first = await create_server(container, ctx, name="first")
+        second = await create_server(container, ctx, name="second")
+        orphan = await container.provider.compute.create_server(spec_of(first))
+
+        await container.runner.drain()
+
+        rows = [await server_row(container, s.id) for s in (first, second)]
+        assert rows[0].provider_id == orphan.id
+        assert rows[1].provider_id not in (None, orphan.id)
+        assert len(await container.provider.compute.servers()) == 2
