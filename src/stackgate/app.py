@@ -6,8 +6,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-
+from fastapi import Depends, FastAPI
 from starlette.types import Scope
 
 from stackgate import __version__
@@ -16,13 +15,14 @@ from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
 from stackgate.compute.routes import router as compute_router
 from stackgate.config import Settings
+from stackgate.core.deps import refuse_nul
 from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
 from stackgate.core.middleware import AuditMiddleware, AuditSink, RequestIdMiddleware
 from stackgate.core.problem import install_problem_handlers
 from stackgate.identity.routes import auth_router
-from stackgate.identity.seed import SeedResult
 from stackgate.identity.routes import router as identity_router
+from stackgate.identity.seed import SeedResult
 
 DESCRIPTION = """
 StackGate: one REST API for servers on OpenStack clouds (and on the built-in simulator).
@@ -64,7 +64,11 @@ def create_app(
                 await app.state.container.close()
 
     app = FastAPI(
-        title="StackGate", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="StackGate",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     if container is not None:
         app.state.container = container

@@ -25,8 +25,8 @@ from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.db import create_engine, create_sessionmaker
 from stackgate.identity.directory import DirectoryService
-from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
 from stackgate.identity.security import PasswordHasher, TokenCodec
+from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
 from stackgate.identity.service import AuthService, IdentityUoW, LoginLimits
 from stackgate.providers.base import Provider
 from stackgate.providers.registry import build_provider

@@ -15,6 +15,12 @@ from tests.builders import (
     settle,
 )
 
+
+@pytest.fixture
+def client(admin_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The catalog is the cloud admin's to change (Nova: flavors are admin-only)."""
+    return admin_client
+
 from stackgate.bootstrap import Container
 
 

@@ -28,7 +28,7 @@ from tests.conftest import ADMIN_PASSWORD, clean_database, make_settings
 
 from stackgate.app import create_app
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 
 
 class LiveApp:

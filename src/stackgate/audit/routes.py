@@ -15,7 +15,7 @@ from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 
 
-def _audit(request: Request) -> AuditService:
+async def _audit(request: Request) -> AuditService:
     service: AuditService = request.app.state.container.audit
     return service
 

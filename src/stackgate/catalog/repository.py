@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.catalog.models import Flavor, Image
@@ -71,9 +71,19 @@ class ImageRepository:
         return (await self.session.scalars(select(Image).where(Image.name == ref))).all()
 
     async def list(
-        self, *, name: str | None, status: str | None, page: PageRequest
+        self,
+        *,
+        name: str | None,
+        status: str | None,
+        page: PageRequest,
+        visible_to: str | None,
     ) -> PageResult[Image]:
+        """Images, all of them or those `visible_to` a project (public ones and its own)."""
         stmt = select(Image)
+        if visible_to is not None:
+            stmt = stmt.where(
+                or_(Image.visibility != "private", Image.owner_project_id == visible_to)
+            )
         if name:
             stmt = stmt.where(Image.name.ilike(like_pattern(name), escape="\\"))
         if status:

@@ -22,7 +22,7 @@ from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 
 
-def _service(request: Request) -> CatalogService:
+async def _service(request: Request) -> CatalogService:
     service: CatalogService = request.app.state.container.catalog
     return service
 
@@ -38,9 +38,11 @@ router = APIRouter(prefix="/api/v1", responses=problem_responses(400, 422))
 
 
 @router.get("/flavors", response_model=FlavorList, tags=["catalog"])
-async def list_flavors(service: ServiceDep, page: FlavorPage, name: NameFilter = None) -> object:
+async def list_flavors(
+    ctx: ContextDep, service: ServiceDep, page: FlavorPage, name: NameFilter = None
+) -> object:
     """List flavors."""
-    result = await service.list_flavors(name=name, page=page)
+    result = await service.list_flavors(ctx, name=name, page=page)
     return result.as_body()
 
 
@@ -66,9 +68,9 @@ async def create_flavor(
     tags=["catalog"],
     responses=problem_responses(404),
 )
-async def get_flavor(flavor_id: str, service: ServiceDep) -> object:
+async def get_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> object:
     """Show a flavor (by id or name)."""
-    return await service.get_flavor(flavor_id)
+    return await service.get_flavor(ctx, flavor_id)
 
 
 @router.put(
@@ -98,13 +100,14 @@ async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) ->
 
 @router.get("/images", response_model=ImageList, tags=["catalog"])
 async def list_images(
+    ctx: ContextDep,
     service: ServiceDep,
     page: ImagePage,
     name: NameFilter = None,
     status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
 ) -> object:
     """List images."""
-    result = await service.list_images(name=name, status=status_, page=page)
+    result = await service.list_images(ctx, name=name, status=status_, page=page)
     return result.as_body()
 
 
@@ -126,9 +129,9 @@ async def create_image(
     tags=["catalog"],
     responses=problem_responses(404),
 )
-async def get_image(image_id: str, service: ServiceDep) -> object:
+async def get_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> object:
     """Show an image."""
-    return await service.get_image(image_id)
+    return await service.get_image(ctx, image_id)
 
 
 @router.put(

@@ -53,7 +53,9 @@ class ImageCreate(Input):
     min_ram_mb: Integer = Field(0, ge=0, le=16 * 1024 * 1024)
     disk_format: DiskFormat = "qcow2"
     container_format: ContainerFormat = "bare"
-    visibility: Visibility = "public"
+    visibility: Visibility = Field(
+        "private", description="Members register private images; public ones are the cloud admin's."
+    )
     os_distro: Annotated[Name, StringConstraints(max_length=64)] | None = None  # the column's size
 
 

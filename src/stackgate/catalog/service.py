@@ -26,6 +26,7 @@ from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
+from stackgate.identity import policy
 
 
 class CatalogUsage(Protocol):
@@ -64,13 +65,17 @@ class CatalogService:
 
     # flavors
 
-    async def list_flavors(self, *, name: str | None, page: PageRequest) -> PageResult[Flavor]:
+    async def list_flavors(
+        self, ctx: RequestContext, *, name: str | None, page: PageRequest
+    ) -> PageResult[Flavor]:
         """Flavors, filtered by name substring."""
+        policy.enforce(ctx, "flavor:read")
         async with self._uow() as uow:
             return await uow.flavors.list(name=name, page=page)
 
-    async def get_flavor(self, flavor_id: str) -> Flavor:
+    async def get_flavor(self, ctx: RequestContext, flavor_id: str) -> Flavor:
         """One flavor by id or name."""
+        policy.enforce(ctx, "flavor:read")
         async with self._uow() as uow:
             flavor = await uow.flavors.find(flavor_id)
             if flavor is None:
@@ -78,7 +83,8 @@ class CatalogService:
             return flavor
 
     async def create_flavor(self, ctx: RequestContext, data: FlavorCreate) -> Flavor:
-        """Add a flavor; names are unique."""
+        """Add a flavor; names are unique (cloud admin, as in Nova)."""
+        policy.enforce(ctx, "flavor:write")
         async with self._uow() as uow:
             if await uow.flavors.name_taken(data.name):
                 raise FlavorNameTaken(data.name)
@@ -91,6 +97,7 @@ class CatalogService:
         self, ctx: RequestContext, flavor_id: str, data: FlavorUpdate
     ) -> Flavor:
         """Replace a flavor's properties."""
+        policy.enforce(ctx, "flavor:write")
         async with self._uow() as uow:
             flavor = await uow.flavors.get(flavor_id)
             if flavor is None:
@@ -104,6 +111,7 @@ class CatalogService:
 
     async def delete_flavor(self, ctx: RequestContext, flavor_id: str) -> None:
         """Remove a flavor no live server uses."""
+        policy.enforce(ctx, "flavor:write")
         async with self._uow() as uow:
             flavor = await uow.flavors.get(flavor_id)
             if flavor is None:
@@ -117,22 +125,39 @@ class CatalogService:
     # images
 
     async def list_images(
-        self, *, name: str | None, status: str | None, page: PageRequest
+        self, ctx: RequestContext, *, name: str | None, status: str | None, page: PageRequest
     ) -> PageResult[Image]:
-        """Images, filtered by name substring and status."""
+        """Public images and the project's own, filtered by name substring and status."""
+        policy.enforce(ctx, "image:read")
         async with self._uow() as uow:
-            return await uow.images.list(name=name, status=status, page=page)
+            return await uow.images.list(
+                name=name, status=status, page=page, visible_to=_visible_to(ctx)
+            )
 
-    async def get_image(self, image_id: str) -> Image:
-        """One image by id."""
+    async def get_image(self, ctx: RequestContext, image_id: str) -> Image:
+        """One image the caller may see."""
+        policy.enforce(ctx, "image:read")
         async with self._uow() as uow:
-            image = await uow.images.get(image_id)
-            if image is None:
-                raise ImageNotFound(image_id)
-            return image
+            return await self._visible(uow, ctx, image_id)
+
+    async def _visible(self, uow: CatalogUoW, ctx: RequestContext, image_id: str) -> Image:
+        image = await uow.images.get(image_id)
+        if image is None or not _may_see(ctx, image):
+            raise ImageNotFound(image_id)
+        return image
+
+    @staticmethod
+    def _may_change(ctx: RequestContext, image: Image) -> None:
+        """A project's members manage its private images; public ones are the admin's."""
+        if not (image.visibility == "private" and image.owner_project_id == ctx.project_id):
+            policy.enforce(ctx, "image:write")
 
     async def create_image(self, ctx: RequestContext, data: ImageCreate) -> Image:
-        """Register an image (active at once: there is no upload in the simulator)."""
+        """Register an image (active at once: there is no upload in the simulator); members
+        register private images, only the cloud admin public ones."""
+        policy.enforce(ctx, "image:create")
+        if data.visibility != "private":
+            policy.enforce(ctx, "image:write")
         async with self._uow() as uow:
             image = Image(**data.model_dump(), status="active", owner_project_id=ctx.project_id)
             uow.images.add(image)
@@ -141,10 +166,12 @@ class CatalogService:
 
     async def update_image(self, ctx: RequestContext, image_id: str, data: ImageUpdate) -> Image:
         """Replace an image's properties."""
+        policy.enforce(ctx, "image:create")
         async with self._uow() as uow:
-            image = await uow.images.get(image_id)
-            if image is None:
-                raise ImageNotFound(image_id)
+            image = await self._visible(uow, ctx, image_id)
+            self._may_change(ctx, image)
+            if data.visibility != "private":
+                policy.enforce(ctx, "image:write")
             for key, value in data.model_dump().items():
                 setattr(image, key, value)
             await uow.commit()
@@ -152,10 +179,10 @@ class CatalogService:
 
     async def delete_image(self, ctx: RequestContext, image_id: str) -> None:
         """Remove an image no live server uses; a snapshot is also deleted in the cloud."""
+        policy.enforce(ctx, "image:create")
         async with self._uow() as uow:
-            image = await uow.images.get(image_id)
-            if image is None:
-                raise ImageNotFound(image_id)
+            image = await self._visible(uow, ctx, image_id)
+            self._may_change(ctx, image)
             in_use = await self._usage(uow, image_id=image.id)
             if in_use:
                 raise CatalogInUse("image", image.id, in_use)
@@ -185,9 +212,23 @@ async def resolve_flavor(uow: UnitOfWork, ref: str, *, field: str = "flavor") ->
     return flavor
 
 
-async def resolve_image(uow: UnitOfWork, ref: str, *, field: str = "image") -> Image:
-    """The active image a request names, by id or unique name; otherwise 400."""
-    matches = await ImageRepository(uow.session).find(ref)
+def _visible_to(ctx: RequestContext) -> str | None:
+    """None: every image (the cloud admin); else public ones and this project's."""
+    return None if ctx.is_admin else ctx.project_id
+
+
+def _may_see(ctx: RequestContext, image: Image) -> bool:
+    return (
+        ctx.is_admin or image.visibility != "private" or (image.owner_project_id == ctx.project_id)
+    )
+
+
+async def resolve_image(
+    uow: UnitOfWork, ctx: RequestContext, ref: str, *, field: str = "image"
+) -> Image:
+    """The active image a request names, by id or unique name, among those the caller may
+    see; otherwise 400."""
+    matches = [i for i in await ImageRepository(uow.session).find(ref) if _may_see(ctx, i)]
     if not matches:
         raise UnknownReference(field, ref)
     if len(matches) > 1:

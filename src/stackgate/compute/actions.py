@@ -7,11 +7,18 @@ from stackgate.catalog.models import Image
 from stackgate.compute.errors import ResizeToSameFlavor
 from stackgate.compute.models import Server
 from stackgate.compute.schemas import ActionRequest, SnapshotCreate
-from stackgate.compute.service import ComputeUoW, ServerService, check_fits, view_of
+from stackgate.compute.service import (
+    ComputeUoW,
+    ServerService,
+    check_fits,
+    project_usage,
+    view_of,
+)
 from stackgate.compute.states import ACTION_ALIASES, Action, Status, check_action
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import InvalidInput
 from stackgate.core.operations import OpResult
+from stackgate.identity import policy, quotas
 
 # Which body fields each action takes; anything else is refused rather than ignored.
 _FIELDS: dict[str, set[str]] = {
@@ -38,6 +45,7 @@ class ServerActionService:
         self, ctx: RequestContext, server_id: str, action: str, body: ActionRequest | None
     ) -> Server:
         """Start one lifecycle action (202); the worker finishes it."""
+        policy.enforce(ctx, "server:action")
         body = body or ActionRequest()
         async with self._servers.uow() as uow:
             server = await self._servers.load(uow, ctx, server_id)
@@ -56,7 +64,7 @@ class ServerActionService:
                 reboot_type=reboot_type,
                 is_admin=ctx.is_admin,
             )
-            params = await self._params(uow, server, name, body)
+            params = await self._params(uow, ctx, server, name, body)
             if name in (Action.LOCK, Action.UNLOCK):
                 return await self._set_lock(uow, ctx, server, name, body.reason)
             if name == Action.REBOOT:
@@ -69,7 +77,12 @@ class ServerActionService:
         return server
 
     async def _params(
-        self, uow: ComputeUoW, server: Server, action: str, body: ActionRequest
+        self,
+        uow: ComputeUoW,
+        ctx: RequestContext,
+        server: Server,
+        action: str,
+        body: ActionRequest,
     ) -> dict[str, object]:
         if action == Action.RESIZE:
             if body.flavor is None:
@@ -77,6 +90,13 @@ class ServerActionService:
             flavor = await catalog_service.resolve_flavor(uow, body.flavor)
             if flavor.id == server.flavor_id or flavor.name == server.flavor_name:
                 raise ResizeToSameFlavor()
+            # Nova checks the upsize against the quota when the resize is requested.
+            await quotas.enforce(
+                uow,
+                server.project_id,
+                {"cores": flavor.vcpus - server.vcpus, "ram": flavor.ram_mb - server.ram_mb},
+                project_usage,
+            )
             image = await self._image_or_none(uow, server.image_id)
             if image is not None:
                 check_fits(
@@ -95,7 +115,7 @@ class ServerActionService:
             ref = body.image or server.image_id
             if ref is None:
                 raise InvalidInput("rebuild needs an image", field="image")
-            image = await catalog_service.resolve_image(uow, ref)
+            image = await catalog_service.resolve_image(uow, ctx, ref)
             check_fits(server.disk_gb, server.ram_mb, image.min_disk_gb, image.min_ram_mb, "image")
             return {
                 "image": {
@@ -126,6 +146,7 @@ class ServerActionService:
 
     async def snapshot(self, ctx: RequestContext, server_id: str, data: SnapshotCreate) -> Image:
         """createImage: a queued image now, active when the cloud has uploaded it."""
+        policy.enforce(ctx, "server:snapshot")
         async with self._servers.uow() as uow:
             server = await self._servers.load(uow, ctx, server_id)
             task = check_action(
@@ -154,6 +175,7 @@ class ServerActionService:
 
     async def list_snapshots(self, ctx: RequestContext, server_id: str) -> list[Image]:
         """Images made from this server."""
-        async with self._servers.uow() as uow:
+        policy.enforce(ctx, "server:get")
+        async with self._servers.reader() as uow:
             server = await self._servers.load(uow, ctx, server_id)
             return await catalog_service.snapshots_of(uow, server.id)

@@ -28,12 +28,12 @@ from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 
 
-def _servers(request: Request) -> ServerService:
+async def _servers(request: Request) -> ServerService:
     service: ServerService = request.app.state.container.servers
     return service
 
 
-def _actions(request: Request) -> ServerActionService:
+async def _actions(request: Request) -> ServerActionService:
     service: ServerActionService = request.app.state.container.server_actions
     return service
 

@@ -33,6 +33,7 @@ from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation, OpResult
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
+from stackgate.identity import policy, quotas
 
 # Statuses in which the cloud is still working; `Prefer: wait` waits them out.
 TRANSITIONAL = frozenset(
@@ -98,8 +99,10 @@ class ServerService:
         clock: Clock,
         config: ComputeConfig,
         wakeup: Callable[[], None] = lambda: None,
+        readonly: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._readonly = readonly or sessionmaker
         self._clock = clock
         self._config = config
         self._wakeup = wakeup
@@ -116,9 +119,17 @@ class ServerService:
         """A fresh unit of work (shared with the action use cases)."""
         return ComputeUoW(self._sessionmaker)
 
+    def reader(self) -> ComputeUoW:
+        """A unit of work for reads only (autocommit: no BEGIN/ROLLBACK round trips)."""
+        return ComputeUoW(self._readonly)
+
     async def load(self, uow: ComputeUoW, ctx: RequestContext, server_id: str) -> Server:
-        """The caller's server or ServerNotFound (another project's server is not found)."""
-        server = await uow.servers.get(ctx.project_id, server_id)
+        """The caller's server or ServerNotFound (another project's server is not found); the
+        cloud admin reaches every project's servers, as in Nova."""
+        if ctx.is_admin:
+            server = await uow.servers.get_unscoped(server_id)
+        else:
+            server = await uow.servers.get(ctx.project_id, server_id)
         if server is None:
             raise ServerNotFound(server_id)
         return server
@@ -149,6 +160,7 @@ class ServerService:
         self, ctx: RequestContext, data: ServerCreate, *, idempotency_key: str | None = None
     ) -> Server | StoredResponse:
         """Accept a server: desired state + a create operation in one transaction (202)."""
+        policy.enforce(ctx, "server:create")
         scope = (
             None
             if idempotency_key is None
@@ -167,8 +179,14 @@ class ServerService:
                 if stored is not None:
                     return stored
             flavor = await catalog_service.resolve_flavor(uow, data.flavor)
-            image = await catalog_service.resolve_image(uow, data.image)
+            image = await catalog_service.resolve_image(uow, ctx, data.image)
             check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb, "flavor")
+            await quotas.enforce(
+                uow,
+                ctx.project_id,
+                {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram_mb},
+                project_usage,
+            )
             server = Server(
                 id=new_id(),
                 project_id=ctx.project_id,
@@ -220,7 +238,8 @@ class ServerService:
 
     async def get(self, ctx: RequestContext, server_id: str) -> Server:
         """One server of the caller's project, deleted ones included."""
-        async with self.uow() as uow:
+        policy.enforce(ctx, "server:get")
+        async with self.reader() as uow:
             return await self.load(uow, ctx, server_id)
 
     async def list(
@@ -240,11 +259,13 @@ class ServerService:
             flavor=flavor,
             image=image,
         )
-        async with self.uow() as uow:
+        policy.enforce(ctx, "server:list")
+        async with self.reader() as uow:
             return await uow.servers.list(ctx.project_id, filters=filters, page=page)
 
     async def update(self, ctx: RequestContext, server_id: str, data: ServerUpdate) -> Server:
         """Rename, describe or re-tag a server; `version` guards against lost updates."""
+        policy.enforce(ctx, "server:update")
         async with self.uow() as uow:
             server = await self.load(uow, ctx, server_id)
             if data.version is not None and data.version != server.version:
@@ -266,6 +287,7 @@ class ServerService:
 
     async def delete(self, ctx: RequestContext, server_id: str) -> Server:
         """Soft delete: allowed with a task running; other operations are cancelled."""
+        policy.enforce(ctx, "server:delete")
         async with self.uow() as uow:
             server = await self.load(uow, ctx, server_id)
             if server.status == Status.DELETED or server.task_state == TaskState.DELETING:
@@ -300,7 +322,8 @@ class ServerService:
 
     async def list_actions(self, ctx: RequestContext, server_id: str) -> Sequence[Operation]:
         """The instance action log, newest first."""
-        async with self.uow() as uow:
+        policy.enforce(ctx, "server:get")
+        async with self.reader() as uow:
             server = await self.load(uow, ctx, server_id)
             return await uow.operations.list_for_resource(server.id)
 

@@ -110,7 +110,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(
+    engine: AsyncEngine, *, readonly: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for units of work; `readonly` ones run in autocommit, so a read costs one round
+    trip instead of three (no BEGIN/ROLLBACK: reference/performance.md, C'')."""
+    if readonly:
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

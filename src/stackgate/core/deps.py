@@ -6,33 +6,55 @@ and FastAPI resolves string annotations against module globals only, so the clos
 """
 
 import re
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.security import OAuth2PasswordBearer
 
-from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
-from stackgate.core.errors import InvalidInput
+from stackgate.core.context import RequestContext
+from stackgate.core.errors import InvalidInput, NotFound, Unauthorized
 from stackgate.core.pagination import MAX_PER_PAGE, PageRequest, Sort
 
 
-def get_context(request: Request) -> RequestContext:
-    """The caller. Until identity lands every request acts in the default project."""
-    return RequestContext(
-        project_id=DEFAULT_PROJECT_ID, request_id=getattr(request.state, "request_id", None)
-    )
+class Authenticator(Protocol):
+    async def authenticate(self, token: str, *, request_id: str | None) -> RequestContext: ...
+
+
+# The scheme behind the /docs Authorize button: the OAuth2 password form at /api/v1/auth/token.
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="Log in with your username and password; put the project name in `scope` "
+    "(or leave it empty when you belong to one project only).",
+)
+
+
+async def get_context(
+    request: Request, token: Annotated[str | None, Depends(_bearer)]
+) -> RequestContext:
+    """The caller, from the bearer token (401 without a valid one)."""
+    if not token:
+        raise Unauthorized(
+            "send a bearer token: Authorization: Bearer <token> "
+            "(POST /api/v1/auth/tokens issues one)"
+        )
+    auth: Authenticator = request.app.state.container.auth
+    ctx = await auth.authenticate(token, request_id=getattr(request.state, "request_id", None))
+    request.state.context = ctx  # for the audit trail
+    return ctx
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 
-def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
+def page_params(allowed: list[str], default: str) -> Callable[..., Awaitable[PageRequest]]:
     """A dependency reading sort, page/per_page or limit/cursor for one resource's list."""
     # Documented as an enum so clients see the choices; Sort.parse still answers the friendly
     # 400 invalid_sort naming them.
     sorts = [value for name in allowed for value in (name, f"-{name}")]
 
-    def dependency(
+    async def dependency(
         sort: Annotated[
             str,
             Query(
@@ -61,7 +83,7 @@ def page_params(allowed: list[str], default: str) -> Callable[..., PageRequest]:
 _IDEMPOTENCY_KEY = re.compile(r"[!-~](?:[ -~]{0,253}[!-~])?")
 
 
-def _idempotency_key(
+async def _idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -88,7 +110,7 @@ def _idempotency_key(
 IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
 
 
-def _prefer_wait(
+async def _prefer_wait(
     prefer: Annotated[
         str | None,
         Header(
@@ -113,5 +135,18 @@ def _prefer_wait(
 PreferWaitDep = Annotated[float, Depends(_prefer_wait)]
 
 
-def container(request: Request) -> Any:
-    return request.app.state.container
+_KINDS = {"vms": "server", "flavors": "flavor", "images": "image", "projects": "project",
+          "users": "user", "application-credentials": "application credential"}
+
+
+async def refuse_nul(request: Request) -> None:
+    """No stored string holds NUL (PostgreSQL cannot even compare one), so a NUL in the URL
+    never reaches the database: a path parameter names nothing (404), a query parameter is bad
+    input (400). Installed app-wide in create_app."""
+    for value in request.path_params.values():
+        if "\x00" in str(value):
+            segment = request.url.path.split("/")[3:4] or ["resource"]
+            raise NotFound(_KINDS.get(segment[0], "resource"), str(value))
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput(f"{name}: must not contain NUL characters", field=name)

@@ -72,6 +72,24 @@ class Forbidden(StackGateError):
     category = Category.FORBIDDEN
 
 
+class Unauthorized(StackGateError):
+    """No, or no valid, credentials (401 with WWW-Authenticate)."""
+
+    code = "unauthorized"
+    title = "Authentication required"
+    category = Category.UNAUTHORIZED
+
+
+class RateLimited(StackGateError):
+    code = "rate_limited"
+    title = "Too many requests"
+    category = Category.RATE_LIMITED
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class IdempotencyKeyReused(StackGateError):
     code = "idempotency_key_reused"
     title = "Idempotency-Key reused with another request"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from stackgate.core.errors import Category, ServiceUnavailable, StackGateError
+from stackgate.core.errors import Category, RateLimited, ServiceUnavailable, StackGateError
 
 log = structlog.get_logger("stackgate.errors")
 
@@ -88,8 +88,12 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StackGateError)
     status = STATUS[exc.category]
     headers = {}
-    if isinstance(exc, ServiceUnavailable):
+    if isinstance(exc, ServiceUnavailable | RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if exc.category is Category.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Bearer realm="stackgate"'
+        if "reason" in exc.extra:
+            headers["WWW-Authenticate"] += ', error="invalid_token"'
     return problem_response(
         request,
         status=status,

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from stackgate.core.errors import (
-    Category,
     Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
-    StackGateError,
+    RateLimited,
+    Unauthorized,
 )
-
-
-class Unauthorized(StackGateError):
-    code = "unauthorized"
-    title = "Authentication required"
-    category = Category.UNAUTHORIZED
 
 
 class InvalidCredentials(Unauthorized):
@@ -26,14 +20,12 @@ class InvalidCredentials(Unauthorized):
         super().__init__("the username, password or project is not valid")
 
 
-class TooManyAttempts(StackGateError):
+class TooManyAttempts(RateLimited):
     code = "too_many_attempts"
     title = "Too many failed attempts"
-    category = Category.RATE_LIMITED
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins; retry in {retry_after} s")
-        self.retry_after = retry_after
+        super().__init__(f"too many failed logins; retry in {retry_after} s", retry_after)
 
 
 class ProjectNotFound(NotFound):

@@ -50,6 +50,7 @@ RULES: dict[str, Rule] = {
     "flavor:read": Rule(R, "list and show flavors"),
     "flavor:write": Rule(A, "create, replace or delete flavors (Nova: admin only)"),
     "image:read": Rule(R, "list and show images"),
+    "image:create": Rule(M, "register, replace or delete the project's private images"),
     "image:write": Rule(A, "register, replace or delete public images"),
     "project:read": Rule(R, "list and show one's projects"),
     "project:write": Rule(A, "create, update, disable or delete projects"),

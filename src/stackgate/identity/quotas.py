@@ -34,9 +34,12 @@ def check(limits: Mapping[str, int], usage: Mapping[str, int], deltas: Mapping[s
 async def enforce(
     uow: UnitOfWork, project_id: str, deltas: Mapping[str, int], usage: UsageFn
 ) -> None:
-    """Lock the project's quota, then check `deltas` against limits and current usage."""
+    """Check `deltas` against the project's limits and current usage, holding the project's
+    quota lock until the caller's transaction ends; free when every limit involved is -1."""
     repo = IdentityRepository(uow.session)
+    limits = effective_limits(await repo.quota_limits(project_id))
+    if all(limits.get(r, UNLIMITED) == UNLIMITED or d <= 0 for r, d in deltas.items()):
+        return
     if not await repo.lock_project(project_id):
         raise ProjectNotFound(project_id)
-    limits = effective_limits(await repo.quota_limits(project_id))
     check(limits, await usage(uow, project_id), deltas)

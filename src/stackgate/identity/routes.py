@@ -38,12 +38,12 @@ from stackgate.identity.schemas import (
 from stackgate.identity.service import AuthService, IssuedToken
 
 
-def _auth(request: Request) -> AuthService:
+async def _auth(request: Request) -> AuthService:
     service: AuthService = request.app.state.container.auth
     return service
 
 
-def _directory(request: Request) -> DirectoryService:
+async def _directory(request: Request) -> DirectoryService:
     service: DirectoryService = request.app.state.container.directory
     return service
 
@@ -76,8 +76,12 @@ def _token_body(issued: IssuedToken) -> dict[str, object]:
 
 def _member(pair: tuple[RoleAssignment, User]) -> dict[str, object]:
     assignment, user = pair
-    return {"user_id": user.id, "user_name": user.name, "project_id": assignment.project_id,
-            "role": assignment.role}
+    return {
+        "user_id": user.id,
+        "user_name": user.name,
+        "project_id": assignment.project_id,
+        "role": assignment.role,
+    }
 
 
 auth_router = APIRouter(

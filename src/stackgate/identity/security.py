@@ -84,8 +84,11 @@ class TokenCodec:
         credential_id: str | None = None,
         not_after: datetime | None = None,
     ) -> tuple[str, TokenClaims]:
-        now = self._clock.now().replace(microsecond=0)
-        expires = now + self._ttl
+        # Milliseconds in `iat_ms`: a password change voids tokens issued before it, even
+        # within the same second (JWT's iat is whole seconds).
+        current = self._clock.now()
+        now = current.replace(microsecond=current.microsecond // 1000 * 1000)
+        expires = (now + self._ttl).replace(microsecond=0)
         if not_after is not None and not_after < expires:
             expires = not_after
         claims = TokenClaims(
@@ -108,6 +111,7 @@ class TokenCodec:
             "project_name": project_name,
             "roles": list(roles),
             "iat": int(now.timestamp()),
+            "iat_ms": int(now.timestamp() * 1000),
             "exp": int(expires.timestamp()),
             "jti": claims.token_id,
             "amr": method,
@@ -131,7 +135,9 @@ class TokenCodec:
                 project_id=str(data["project_id"]),
                 project_name=str(data.get("project_name", "")),
                 roles=tuple(str(r) for r in data.get("roles", [])),
-                issued_at=datetime.fromtimestamp(int(data["iat"]), UTC),
+                issued_at=datetime.fromtimestamp(
+                    int(data.get("iat_ms", int(data["iat"]) * 1000)) / 1000, UTC
+                ),
                 expires_at=datetime.fromtimestamp(int(data["exp"]), UTC),
                 token_id=str(data["jti"]),
                 method=str(data.get("amr", "password")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
+from stackgate.core.errors import Unauthorized
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity import policy
 from stackgate.identity.errors import (
@@ -22,7 +23,6 @@ from stackgate.identity.errors import (
     InvalidCredentials,
     NameTaken,
     TooManyAttempts,
-    Unauthorized,
 )
 from stackgate.identity.models import ApplicationCredential, Project, User
 from stackgate.identity.repository import IdentityRepository
@@ -188,7 +188,9 @@ class AuthService:
         try:
             claims = self._codec.decode(token)
         except InvalidToken as exc:
-            raise Unauthorized("the bearer token is invalid or expired") from exc
+            raise Unauthorized(
+                "the bearer token is invalid or expired", reason="invalid_token"
+            ) from exc
         key = (claims.user_id, claims.project_id, claims.credential_id)
         cached = self._cache.get(key)
         now_mono = time.monotonic()
@@ -200,7 +202,9 @@ class AuthService:
             self._cache[key] = (now_mono + self._cache_seconds, base)
         # The cached check is per user+project; token age is per token.
         if base is None or claims.issued_at < base.valid_after:
-            raise Unauthorized("the bearer token is no longer valid; log in again")
+            raise Unauthorized(
+                "the bearer token is no longer valid; log in again", reason="revoked_token"
+            )
         return RequestContext(
             project_id=claims.project_id,
             user_id=claims.user_id,
@@ -225,9 +229,9 @@ class AuthService:
         ):
             return None
         # Tokens carry whole seconds; a password change in the same second voids them too.
-        valid_after = grant.tokens_valid_after.replace(microsecond=0)
-        if grant.tokens_valid_after.microsecond:
-            valid_after += timedelta(seconds=1)
+        valid_after = grant.tokens_valid_after.replace(
+            microsecond=grant.tokens_valid_after.microsecond // 1000 * 1000
+        )
         return RequestContext(
             project_id=claims.project_id,
             user_id=claims.user_id,
