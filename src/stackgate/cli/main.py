@@ -18,9 +18,21 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _migrate(settings: Settings) -> None:
+    """Upgrade the schema, then seed what a first start needs (admin, demo, signing key)."""
+    from stackgate.app import announce
+    from stackgate.bootstrap import bootstrap
     from stackgate.migrate import upgrade
 
     upgrade(settings.database_url)
+
+    async def seed() -> None:
+        container = bootstrap(settings)
+        try:
+            announce(await container.prepare_identity())
+        finally:
+            await container.engine.dispose()
+
+    asyncio.run(seed())
 
 
 def _serve(settings: Settings, *, port: int, worker: bool, workers: int) -> None:
