@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,6 +12,7 @@ from stackgate.audit.service import AuditService
 from stackgate.core.deps import ContextDep, page_params
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
+from stackgate.core.schemas import DateTime
 
 
 async def _audit(request: Request) -> AuditService:
@@ -40,8 +40,8 @@ async def list_audit(
     resource_id: Str = None,
     action: Str = None,
     outcome: Annotated[Literal["success", "refused", "failed"] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive.")] = None,
+    since: Annotated[DateTime | None, Query(description="RFC 3339, inclusive.")] = None,
+    until: Annotated[DateTime | None, Query(description="RFC 3339, exclusive.")] = None,
 ) -> object:
     """Who did what to which resource, when, with what outcome (every mutating request)."""
     filters = AuditFilters(

@@ -37,7 +37,17 @@ NameFilter = Annotated[str | None, Query(max_length=255, description="Name subst
 router = APIRouter(prefix="/api/v1", responses=problem_responses(400, 422))
 
 
-@router.get("/flavors", response_model=FlavorList, tags=["catalog"])
+def _policy(name: str) -> dict[str, object]:
+    """The identity.policy rule the service enforces (public images need image:write)."""
+    return {"x-policy": name}
+
+
+@router.get(
+    "/flavors",
+    response_model=FlavorList,
+    tags=["catalog"],
+    openapi_extra=_policy("flavor:read"),
+)
 async def list_flavors(
     ctx: ContextDep, service: ServiceDep, page: FlavorPage, name: NameFilter = None
 ) -> object:
@@ -52,6 +62,7 @@ async def list_flavors(
     status_code=status.HTTP_201_CREATED,
     tags=["catalog"],
     responses=problem_responses(409),
+    openapi_extra=_policy("flavor:write"),
 )
 async def create_flavor(
     data: FlavorCreate, ctx: ContextDep, service: ServiceDep, response: Response
@@ -67,6 +78,7 @@ async def create_flavor(
     response_model=FlavorRead,
     tags=["catalog"],
     responses=problem_responses(404),
+    openapi_extra=_policy("flavor:read"),
 )
 async def get_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> object:
     """Show a flavor (by id or name)."""
@@ -78,6 +90,7 @@ async def get_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> ob
     response_model=FlavorRead,
     tags=["catalog"],
     responses=problem_responses(404, 409),
+    openapi_extra=_policy("flavor:write"),
 )
 async def update_flavor(
     flavor_id: str, data: FlavorUpdate, ctx: ContextDep, service: ServiceDep
@@ -91,6 +104,7 @@ async def update_flavor(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["catalog"],
     responses=problem_responses(404, 409),
+    openapi_extra=_policy("flavor:write"),
 )
 async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> Response:
     """Delete a flavor no server uses (409 otherwise)."""
@@ -98,7 +112,9 @@ async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) ->
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/images", response_model=ImageList, tags=["catalog"])
+@router.get(
+    "/images", response_model=ImageList, tags=["catalog"], openapi_extra=_policy("image:read")
+)
 async def list_images(
     ctx: ContextDep,
     service: ServiceDep,
@@ -112,7 +128,11 @@ async def list_images(
 
 
 @router.post(
-    "/images", response_model=ImageRead, status_code=status.HTTP_201_CREATED, tags=["catalog"]
+    "/images",
+    response_model=ImageRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["catalog"],
+    openapi_extra=_policy("image:create"),
 )
 async def create_image(
     data: ImageCreate, ctx: ContextDep, service: ServiceDep, response: Response
@@ -128,6 +148,7 @@ async def create_image(
     response_model=ImageRead,
     tags=["catalog"],
     responses=problem_responses(404),
+    openapi_extra=_policy("image:read"),
 )
 async def get_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> object:
     """Show an image."""
@@ -139,6 +160,7 @@ async def get_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> obje
     response_model=ImageRead,
     tags=["catalog"],
     responses=problem_responses(404),
+    openapi_extra=_policy("image:create"),
 )
 async def update_image(
     image_id: str, data: ImageUpdate, ctx: ContextDep, service: ServiceDep
@@ -152,6 +174,7 @@ async def update_image(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["catalog"],
     responses=problem_responses(404, 409),
+    openapi_extra=_policy("image:create"),
 )
 async def delete_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> Response:
     """Delete an image no server uses (409 otherwise)."""

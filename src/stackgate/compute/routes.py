@@ -75,6 +75,11 @@ _ONE = problem_responses(404)
 _ACT = problem_responses(404, 409)
 
 
+def _policy(name: str) -> dict[str, object]:
+    """The identity.policy rule the service enforces (documented; tests check it)."""
+    return {"x-policy": name}
+
+
 def _location(server_id: str) -> str:
     return f"/api/v1/vms/{server_id}"
 
@@ -98,6 +103,7 @@ async def _accepted(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(409),
+    openapi_extra=_policy("server:create"),
 )
 async def create_server(
     data: ServerCreate,
@@ -118,7 +124,7 @@ async def create_server(
     return await _accepted(servers, ctx, result, wait, response)
 
 
-@router.get("", response_model=ServerList)
+@router.get("", response_model=ServerList, openapi_extra=_policy("server:list"))
 async def list_servers(
     ctx: ContextDep,
     servers: ServersDep,
@@ -140,13 +146,20 @@ async def list_servers(
     return result.as_body()
 
 
-@router.get("/{server_id}", response_model=ServerRead, responses=_ONE)
+@router.get(
+    "/{server_id}", response_model=ServerRead, responses=_ONE, openapi_extra=_policy("server:get")
+)
 async def get_server(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
     """Show a server, deleted ones included."""
     return await servers.get(ctx, server_id)
 
 
-@router.patch("/{server_id}", response_model=ServerRead, responses=_ACT)
+@router.patch(
+    "/{server_id}",
+    response_model=ServerRead,
+    responses=_ACT,
+    openapi_extra=_policy("server:update"),
+)
 async def update_server(
     server_id: str, data: ServerUpdate, ctx: ContextDep, servers: ServersDep
 ) -> object:
@@ -155,7 +168,11 @@ async def update_server(
 
 
 @router.delete(
-    "/{server_id}", response_model=ServerRead, status_code=status.HTTP_202_ACCEPTED, responses=_ACT
+    "/{server_id}",
+    response_model=ServerRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+    openapi_extra=_policy("server:delete"),
 )
 async def delete_server(
     server_id: str, ctx: ContextDep, servers: ServersDep, wait: PreferWaitDep, response: Response
@@ -170,6 +187,7 @@ async def delete_server(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
+    openapi_extra=_policy("server:action"),
 )
 async def server_action(
     server_id: str,
@@ -186,7 +204,12 @@ async def server_action(
     return await _accepted(servers, ctx, server, wait, response)
 
 
-@router.get("/{server_id}/actions", response_model=ActionList, responses=_ONE)
+@router.get(
+    "/{server_id}/actions",
+    response_model=ActionList,
+    responses=_ONE,
+    openapi_extra=_policy("server:get"),
+)
 async def list_server_actions(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
     """The instance action log (Nova's os-instance-actions), newest first."""
     return {"items": await servers.list_actions(ctx, server_id)}
@@ -197,6 +220,7 @@ async def list_server_actions(server_id: str, ctx: ContextDep, servers: ServersD
     response_model=ImageRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
+    openapi_extra=_policy("server:snapshot"),
 )
 async def create_snapshot(
     server_id: str, data: SnapshotCreate, ctx: ContextDep, actions: ActionsDep, response: Response
@@ -207,7 +231,12 @@ async def create_snapshot(
     return image
 
 
-@router.get("/{server_id}/snapshots", response_model=ImageList, responses=_ONE)
+@router.get(
+    "/{server_id}/snapshots",
+    response_model=ImageList,
+    responses=_ONE,
+    openapi_extra=_policy("server:get"),
+)
 async def list_snapshots(server_id: str, ctx: ContextDep, actions: ActionsDep) -> object:
     """Images made from this server."""
     images = await actions.list_snapshots(ctx, server_id)

@@ -81,7 +81,9 @@ class SnapshotCreate(Input):
 
 
 class FlavorCopy(Output):
-    id: str | None = Field(description="The catalog flavor, if it still exists.")
+    id: str | None = Field(
+        description="The catalog flavor this was copied from; it may have been deleted since."
+    )
     name: str
     vcpus: int
     ram_mb: int

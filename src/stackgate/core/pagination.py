@@ -114,4 +114,7 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, str]:
         raise InvalidCursor() from exc
     if sort_key != str(sort) or not isinstance(row_id, str):
         raise InvalidCursor()
+    # Nothing we issue holds NUL, and PostgreSQL cannot even compare a string that does.
+    if "\x00" in row_id or (isinstance(value, str) and "\x00" in value):
+        raise InvalidCursor()
     return value, row_id

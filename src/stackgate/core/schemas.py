@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -14,7 +16,6 @@ from pydantic import (
     StrictBool,
     StringConstraints,
 )
-from pydantic.json_schema import JsonDict
 
 
 def _no_nul(value: str) -> str:
@@ -43,12 +44,27 @@ Integer = Annotated[int, Strict(), BeforeValidator(json_integer)]
 # A JSON boolean: never 0/1 or "yes".
 Flag = StrictBool
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time such as 2030-01-31T12:00:00Z")
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
+# What the schema's "format": "date-time" promises: RFC 3339 text with an offset. Pydantic alone
+# would also take 0, "0.5" (Unix times) or a bare date.
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
+
 
 def _stated(pattern: str) -> Any:
     """A validator's rule as a JSON Schema pattern, so the OpenAPI document states it too (both
     read whitespace as Python does), kept beside any pattern the field already has."""
 
-    def extra(schema: JsonDict) -> None:
+    def extra(schema: dict[str, Any]) -> None:
         if "pattern" in schema:
             rules = schema.setdefault("allOf", [])
             assert isinstance(rules, list)

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from stackgate.core.pagination import PageMeta
-from stackgate.core.schemas import Description, Input, Name, Output, Text
+from stackgate.core.schemas import DateTime, Description, Flag, Input, Name, Output, Text
+from stackgate.identity.quotas import DEFAULT_QUOTAS
 
 Password = Annotated[Text, StringConstraints(min_length=1, max_length=1024)]
 NewPassword = Annotated[Text, StringConstraints(min_length=8, max_length=1024)]
-Email = Annotated[Text, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+# Not built on Text: a pattern added on top of a validated type is left out of the JSON schema.
+Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
 TenantRole = Literal["reader", "member", "manager", "admin"]
+
+
+def _method(*fields: str) -> dict[str, Any]:
+    return {"required": list(fields), "properties": {f: {"type": "string"} for f in fields}}
 
 
 class TokenRequest(Input):
     """Password login scoped to a project, or an application credential."""
+
+    # The schema says what _one_method checks: exactly one of the two ways to log in.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                _method("username", "password"),
+                _method("application_credential_id", "application_credential_secret"),
+            ]
+        }
+    )
 
     username: Name | None = None
     password: Password | None = None
@@ -73,13 +89,13 @@ class MeRead(Output):
 class ProjectCreate(Input):
     name: Name
     description: Description | None = None
-    enabled: bool = True
+    enabled: Flag = True
 
 
 class ProjectUpdate(Input):
     name: Name | None = None
     description: Description | None = None
-    enabled: bool | None = None
+    enabled: Flag | None = None
 
 
 class ProjectRead(Output):
@@ -121,13 +137,13 @@ class UserCreate(Input):
     name: Name
     password: NewPassword
     email: Email | None = None
-    enabled: bool = True
+    enabled: Flag = True
 
 
 class UserUpdate(Input):
     name: Name | None = None
     email: Email | None = None
-    enabled: bool | None = None
+    enabled: Flag | None = None
     password: NewPassword | None = Field(None, description="Admins may reset a password.")
 
 
@@ -154,7 +170,7 @@ class UserList(PageMeta):
 class CredentialCreate(Input):
     name: Name
     description: Description | None = None
-    expires_at: datetime | None = None
+    expires_at: DateTime | None = None
 
 
 class CredentialRead(Output):
@@ -186,8 +202,13 @@ class QuotaRead(Output):
 
 
 class QuotaUpdate(Input):
-    quotas: dict[
-        Annotated[str, StringConstraints(max_length=64)], Annotated[int, Field(ge=-1, le=2**31 - 1)]
+    quotas: Annotated[
+        dict[
+            Annotated[str, StringConstraints(max_length=64)],
+            Annotated[int, Field(ge=-1, le=2**31 - 1)],
+        ],
+        # Documented; the service names an unknown one in its 400.
+        Field(json_schema_extra={"propertyNames": {"enum": list(DEFAULT_QUOTAS)}}),
     ]
 
 
