@@ -91,7 +91,9 @@ async def create_image(client: httpx.AsyncClient, **fields: Any) -> dict[str, An
     return dict(response.json())
 
 
-def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
     """An RFC 9457 problem with the expected status (and code); returns its body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers

@@ -106,6 +106,26 @@ class TestActionLog:
         entries = await log_of(client, created.json()["id"])
         assert entries[0]["request_id"] == generated
 
+    async def test_entries_name_the_user_who_asked(
+        self,
+        client: httpx.AsyncClient,
+        admin_client: httpx.AsyncClient,
+        container: Container,
+    ) -> None:
+        created = await client.post(
+            "/api/v1/vms", json={"name": "w", "flavor": "m1.small", "image": "cirros-0.6"}
+        )
+        server_id = created.json()["id"]
+        await container.runner.drain()
+        assert (await act(admin_client, server_id, "stop")).status_code == 202
+        demo = (await client.get("/api/v1/auth/me")).json()["user"]["id"]
+        admin = (await admin_client.get("/api/v1/auth/me")).json()["user"]["id"]
+        entries = await log_of(client, server_id)
+        assert [(e["action"], e["user_id"]) for e in entries] == [
+            ("stop", admin),
+            ("create", demo),
+        ]
+
     async def test_refused_actions_are_not_logged(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:

@@ -101,6 +101,13 @@ class TestRequestId:
         if response.status_code >= 400:
             assert response.json()["request_id"] == request_id
 
+    async def test_an_unauthenticated_request_gets_a_problem_with_an_id(
+        self, anonymous_client: httpx.AsyncClient
+    ) -> None:
+        response = await anonymous_client.get("/api/v1/vms", headers={"X-Request-ID": "anon-1"})
+        problem = assert_problem(response, 401)
+        assert problem["request_id"] == "anon-1"
+
     async def test_ids_are_unique_per_request(self, client: httpx.AsyncClient) -> None:
         ids = {(await client.get("/api/v1/flavors")).headers["x-request-id"] for _ in range(5)}
         assert len(ids) == 5

@@ -103,6 +103,17 @@ class TestResize:
         assert (done["status"], done["power_state"]) == ("SHUTOFF", 4)
         assert done["flavor"]["name"] == "m1.large"
 
+    async def test_revert_of_a_stopped_server_ends_stopped(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        server = await server_in(client, container, "SHUTOFF", flavor="m1.small")
+        assert (await act(client, server["id"], "resize", {"flavor": "m1.large"})).is_success
+        assert (await settle(client, container, server["id"]))["status"] == "VERIFY_RESIZE"
+        assert (await act(client, server["id"], "revert-resize")).status_code == 202
+        done = await settle(client, container, server["id"])
+        assert (done["status"], done["power_state"]) == ("SHUTOFF", 4)
+        assert done["flavor"]["name"] == "m1.small"
+
     async def test_resize_by_flavor_id(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
@@ -152,6 +163,17 @@ class TestLock:
         assert unlocked.json()["locked_reason"] is None
         assert (await client.get(f"/api/v1/vms/{server['id']}")).json()["locked"] is False
 
+    async def test_lock_reason_is_bounded(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        server = await server_in(client, container, "ACTIVE")
+        too_long = await act(client, server["id"], "lock", {"reason": "r" * 256})
+        assert too_long.status_code == 422, too_long.text
+        assert (await client.get(f"/api/v1/vms/{server['id']}")).json()["locked"] is False
+        longest = await act(client, server["id"], "lock", {"reason": "r" * 255})
+        assert longest.status_code == 202, longest.text
+        assert longest.json()["locked_reason"] == "r" * 255
+
     async def test_an_unlocked_server_acts_again(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
@@ -175,6 +197,19 @@ class TestLock:
 
 
 class TestDelete:
+    @pytest.mark.parametrize(
+        "status", ["SHUTOFF", "PAUSED", "SUSPENDED", "SHELVED_OFFLOADED", "VERIFY_RESIZE"]
+    )
+    async def test_delete_from_any_status(
+        self, client: httpx.AsyncClient, container: Container, status: str
+    ) -> None:
+        server = await server_in(client, container, status)
+        response = await client.delete(f"/api/v1/vms/{server['id']}")
+        assert response.status_code == 202, response.text
+        assert (response.json()["status"], response.json()["task_state"]) == (status, "deleting")
+        done = await settle(client, container, server["id"])
+        assert (done["status"], done["task_state"], done["power_state"]) == ("DELETED", None, 0)
+
     async def test_delete_while_a_task_runs(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -53,9 +54,7 @@ class TestFilters:
     async def test_unknown_status_is_refused(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.get("/api/v1/vms", params={"status": "BANANA"}), 422)
 
-    async def test_by_name_substring(
-        self, client: httpx.AsyncClient, container: Container
-    ) -> None:
+    async def test_by_name_substring(self, client: httpx.AsyncClient, container: Container) -> None:
         await fleet(client, container)
         assert sorted(await names(client, name="web")) == ["alpha-web", "gamma-web"]
         assert await names(client, name="DB") == ["beta-db"]
@@ -102,6 +101,14 @@ class TestSort:
         await fleet(client, container)
         assert (await names(client))[0] == "delta-cache"
 
+    async def test_by_updated_at(self, client: httpx.AsyncClient, container: Container) -> None:
+        ids = await fleet(client, container)
+        await client.patch(f"/api/v1/vms/{ids['alpha']}", json={"description": "touched"})
+        items = (await listed(client, sort="-updated_at"))["items"]
+        assert items[0]["id"] == ids["alpha"]
+        stamps = [datetime.fromisoformat(s["updated_at"].replace("Z", "+00:00")) for s in items]
+        assert stamps == sorted(stamps, reverse=True)
+
     async def test_by_status(self, client: httpx.AsyncClient, container: Container) -> None:
         await fleet(client, container)
         statuses = [s["status"] for s in (await listed(client, sort="status"))["items"]]
@@ -109,7 +116,9 @@ class TestSort:
         statuses = [s["status"] for s in (await listed(client, sort="-status"))["items"]]
         assert statuses == sorted(statuses, reverse=True)
 
-    @pytest.mark.parametrize("sort", ["bogus", "-", "--name", "name;drop table server", "user_data"])
+    @pytest.mark.parametrize(
+        "sort", ["bogus", "-", "--name", "name;drop table server", "user_data"]
+    )
     async def test_bad_sort_is_400(self, client: httpx.AsyncClient, sort: str) -> None:
         problem = assert_problem(
             await client.get("/api/v1/vms", params={"sort": sort}), 400, "invalid_sort"
@@ -206,6 +215,7 @@ class TestPages:
             ("name", {"a": 1}),
             ("name", 7),
             ("status", True),
+            ("name", "web\x00"),
         ],
     )
     async def test_forged_cursor_value_is_400_not_500(
@@ -216,6 +226,22 @@ class TestPages:
         forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         response = await client.get("/api/v1/vms", params={"sort": sort, "cursor": forged})
         assert_problem(response, 400, "invalid_cursor")
+
+    async def test_forged_cursor_id_is_400_not_500(self, client: httpx.AsyncClient) -> None:
+        await create_server(client)
+        for row_id in ("\x00", 5, None):
+            raw = json.dumps(["name", "web", row_id]).encode()
+            forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            response = await client.get("/api/v1/vms", params={"sort": "name", "cursor": forged})
+            assert_problem(response, 400, "invalid_cursor")
+
+    @pytest.mark.parametrize("param", ["name", "flavor", "image", "cursor", "sort"])
+    async def test_nul_in_a_query_parameter_is_400(
+        self, client: httpx.AsyncClient, param: str
+    ) -> None:
+        response = await client.get("/api/v1/vms", params={param: "web\x00"})
+        assert response.status_code in (400, 422), response.text
+        assert_problem(response, response.status_code)
 
 
 class TestSoftDelete:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -10,6 +11,10 @@ import pytest
 from tests.builders import act, assert_problem, create_server, server_in
 
 from stackgate.bootstrap import Container
+
+
+def when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def patch(client: httpx.AsyncClient, server_id: str, body: Any) -> httpx.Response:
@@ -24,7 +29,7 @@ class TestUpdate:
         body = response.json()
         assert body["name"] == "renamed"
         assert body["version"] == server["version"] + 1
-        assert body["updated_at"] >= server["updated_at"]
+        assert when(body["updated_at"]) >= when(server["updated_at"])
         assert body["status"] == "ACTIVE"
         assert (await client.get(f"/api/v1/vms/{server['id']}")).json() == body
 

@@ -7,7 +7,14 @@ from datetime import datetime
 
 import httpx
 import pytest
-from tests.builders import act, active_server, assert_problem, create_server, settle
+from tests.builders import (
+    act,
+    active_server,
+    assert_problem,
+    create_server,
+    running_worker,
+    settle,
+)
 from tests.conftest import make_settings
 
 from stackgate.bootstrap import Container
@@ -92,6 +99,16 @@ class TestInjectedFailures:
         created = datetime.fromisoformat(fault["created"].replace("Z", "+00:00"))
         assert (created - before).total_seconds() > -60
 
+    async def test_prefer_wait_returns_the_error(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        body = {"name": "w", "flavor": "m1.small", "image": "cirros-0.6"}
+        async with running_worker(container):
+            response = await client.post("/api/v1/vms", json=body, headers={"Prefer": "wait=5"})
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "ERROR"
+        assert response.json()["fault"]["message"]
+
     async def test_a_server_that_never_launched_can_only_be_deleted(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
@@ -137,6 +154,23 @@ class TestErrorAfterLaunch:
         rebuilt = await settle(client, container, server["id"])
         assert rebuilt["status"] == "ACTIVE"
         assert rebuilt["fault"] is None
+
+    async def test_hard_reboot_recovers_an_error_server(
+        self,
+        client: httpx.AsyncClient,
+        container: Container,
+        provider: SimulatorProvider,
+    ) -> None:
+        server = await active_server(client, container)
+        provider.fail_next()
+        await act(client, server["id"], "suspend")
+        assert (await settle(client, container, server["id"]))["status"] == "ERROR"
+        assert_problem(await act(client, server["id"], "reboot"), 409, "invalid_state_transition")
+        response = await act(client, server["id"], "reboot", {"type": "HARD"})
+        assert response.status_code == 202, response.text
+        recovered = await settle(client, container, server["id"])
+        assert (recovered["status"], recovered["power_state"]) == ("ACTIVE", 1)
+        assert recovered["fault"] is None
 
     async def test_stop_from_error(
         self,

@@ -108,6 +108,13 @@ def describe(
     return (".".join([*rest, verb]) if rest else verb), resource_type, resource_id
 
 
+def created_id(location: str, resource_type: str | None) -> str | None:
+    """The id a create answered in Location, e.g. /api/v1/vms/<id> for POST /api/v1/vms, so
+    the trail of a resource starts with its creation."""
+    parts = [p for p in location.split("?")[0].split("/") if p][2:]
+    return parts[1] if len(parts) == 2 and parts[0] == resource_type else None
+
+
 class AuditMiddleware:
     """Records every mutating /api request, whatever its outcome, before answering."""
 
@@ -129,7 +136,8 @@ class AuditMiddleware:
             nonlocal recorded
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
-                await self._record(scope, int(message["status"]))
+                location = dict(message.get("headers", [])).get(b"location")
+                await self._record(scope, int(message["status"]), location)
             await send(message)
 
         try:
@@ -140,7 +148,7 @@ class AuditMiddleware:
                 await self._record(scope, 500)
             raise
 
-    async def _record(self, scope: Scope, status: int) -> None:
+    async def _record(self, scope: Scope, status: int, location: bytes | None = None) -> None:
         sink = self._sink(scope)
         if sink is None:
             return
@@ -150,6 +158,8 @@ class AuditMiddleware:
         action, resource_type, resource_id = describe(
             scope["method"], getattr(route, "path", None), scope.get("path_params", {})
         )
+        if resource_id is None and location is not None and status < 400:
+            resource_id = created_id(location.decode("latin-1"), resource_type)
         outcome = "success" if status < 400 else "refused" if status < 500 else "failed"
         client = scope.get("client")
         entry = AuditEntry(

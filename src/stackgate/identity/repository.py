@@ -33,6 +33,7 @@ class Grant:
     tokens_valid_after: datetime
     project_enabled: bool
     role: str
+    assigned_at: datetime
     credential_expires_at: datetime | None = None
 
 
@@ -142,7 +143,13 @@ class IdentityRepository:
     async def grant(self, user_id: str, project_id: str, credential_id: str | None) -> Grant | None:
         """The live facts behind a token, in one query."""
         stmt = (
-            select(User.enabled, User.tokens_valid_after, Project.enabled, RoleAssignment.role)
+            select(
+                User.enabled,
+                User.tokens_valid_after,
+                Project.enabled,
+                RoleAssignment.role,
+                RoleAssignment.created_at,
+            )
             .select_from(User)
             .join(RoleAssignment, RoleAssignment.user_id == User.id)
             .join(Project, Project.id == RoleAssignment.project_id)
@@ -157,7 +164,7 @@ class IdentityRepository:
             if credential is None or credential.user_id != user_id:
                 return None
             expires = credential.expires_at
-        return Grant(bool(row[0]), row[1], bool(row[2]), str(row[3]), expires)
+        return Grant(bool(row[0]), row[1], bool(row[2]), str(row[3]), row[4], expires)
 
     # application credentials
 

@@ -238,10 +238,11 @@ class AuthService:
             grant.credential_expires_at <= self._clock.now()
         ):
             return None
-        # Tokens carry whole seconds; a password change in the same second voids them too.
-        valid_after = grant.tokens_valid_after.replace(
-            microsecond=grant.tokens_valid_after.microsecond // 1000 * 1000
-        )
+        # A token predating the password change, the disabling, or the role assignment (a role
+        # removed and granted again does not revive the tokens the removal voided) is void;
+        # tokens carry milliseconds, so compare at that precision.
+        since = max(grant.tokens_valid_after, grant.assigned_at)
+        valid_after = since.replace(microsecond=since.microsecond // 1000 * 1000)
         return RequestContext(
             project_id=claims.project_id,
             user_id=claims.user_id,
