@@ -19,6 +19,7 @@ from stackgate.compute.models import Server
 from stackgate.compute.service import TRANSITIONAL, ComputeUoW
 from stackgate.compute.states import Action, VmState
 from stackgate.core.clock import Clock
+from stackgate.core.errors import ConcurrentUpdate
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.providers.base import (
     FlavorSpec,
@@ -89,7 +90,14 @@ class ServerOperationHandler:
                 step = Step("gone", message=exc.message)
             except ProviderError as exc:
                 step = Step("failed", message=exc.message, fault_code=exc.status_code or 500)
-        await self._record(op_id, owner, snapshot, step)
+        for _ in range(3):
+            try:
+                await self._record(op_id, owner, snapshot, step)
+                break
+            except ConcurrentUpdate:
+                # A request changed the server meanwhile (a PATCH, a delete): what the cloud
+                # said still holds, so write it again on the fresh row.
+                continue
 
     async def _drive(self, s: _Snapshot) -> Step:
         if s.phase == "submit":

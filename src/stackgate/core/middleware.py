@@ -57,7 +57,7 @@ class RequestIdMiddleware:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=_printable(scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -169,10 +169,10 @@ class AuditMiddleware:
             user_name=getattr(ctx, "user_name", None),
             project_id=getattr(ctx, "project_id", None),
             method=scope["method"],
-            path=scope["path"],
+            path=_printable(scope["path"]),
             action=action[:64],
             resource_type=resource_type,
-            resource_id=resource_id[:255] if resource_id else None,
+            resource_id=_printable(resource_id)[:255] if resource_id else None,
             status_code=status,
             outcome=outcome,
             client_address=client[0] if client else None,
@@ -181,3 +181,8 @@ class AuditMiddleware:
             await sink.record(entry)
         except Exception:
             log.exception("audit_write_failed", path=scope["path"], status=status)
+
+
+def _printable(text: str) -> str:
+    """NUL cannot be stored in PostgreSQL text: keep it visible, escaped."""
+    return text.replace("\x00", "\\x00")
