@@ -3,9 +3,12 @@ admin, each persona with a client of its own logged in to one project."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -22,6 +25,26 @@ _serial = itertools.count(1)
 def unique(prefix: str) -> str:
     """A name no other test of the run uses."""
     return f"{prefix}-{next(_serial)}"
+
+
+class FixedClock:
+    """A clock standing still at `now` (for tokens issued in the past)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.value = now
+
+    def now(self) -> datetime:
+        return self.value
+
+
+def reencode(token: str, **changes: object) -> str:
+    """The token with its payload changed and its signature kept (a forgery)."""
+    header, payload, signature = token.split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data.update(changes)
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    forged = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The policy matrix, generated from the app's route table: every /api/v1 route declares the
-policy rule its service enforces (`x-policy`), and every persona gets what that rule says.
+policy rule its service enforces (`x-policy`), and every persona gets what that rule says:
+no token or a bad one (expired, tampered, foreign key) 401 except on the public token routes,
+a role below the rule's minimum 403 naming the rule, any other role success.
 
 A new route without `x-policy`, or without a sample request below, fails these tests.
 """
@@ -8,19 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import fastapi.routing
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from tests.api.identity.personas import PASSWORD, Cast, Persona, Tenant, unique
+from tests.api.identity.personas import (
+    PASSWORD,
+    Cast,
+    FixedClock,
+    Persona,
+    Tenant,
+    reencode,
+    unique,
+)
 from tests.builders import PROBLEM_JSON
-from tests.conftest import make_settings
+from tests.conftest import login, make_settings
 
 from stackgate.app import create_app
 from stackgate.bootstrap import Container
 from stackgate.identity.policy import RULES, Role
+from stackgate.identity.security import TokenCodec
 
 PUBLIC = "public"
 
@@ -65,6 +77,7 @@ class World:
     p: Tenant
     admin: Persona
     anonymous: Persona
+    impostors: list[Persona]
     server_id: str
     image_id: str
     bystander_id: str
@@ -72,10 +85,11 @@ class World:
 
     @property
     def personas(self) -> list[Persona]:
-        return [self.anonymous, *self.p.personas, self.admin]
+        return [self.anonymous, *self.impostors, *self.p.personas, self.admin]
 
     def user(self, who: Persona) -> Persona:
-        """Who a self-scoped request is about (anonymous borrows the reader's identity)."""
+        """Who a self-scoped request is about (callers without a valid token borrow the
+        reader's identity)."""
         return who if who.role is not None else self.p.reader
 
     async def server(self, *, active: bool = False) -> str:
@@ -441,6 +455,36 @@ def test_policy_is_published_in_the_openapi_document() -> None:
 # the matrix
 
 
+async def impostors(container: Container, cast: Cast, p: Tenant) -> list[Persona]:
+    """Callers with a bad token for P's reader: expired, tampered (claiming admin), and
+    signed with another deployment's key. They count as anonymous: 401 everywhere."""
+    reader = p.reader
+    claims = {
+        "user_id": str(reader.user_id),
+        "user_name": str(reader.name),
+        "project_id": p.project_id,
+        "project_name": p.name,
+        "method": "password",
+    }
+    now = datetime.now(UTC)
+    past = TokenCodec(
+        container.codec.secret,
+        ttl=timedelta(seconds=60),
+        clock=FixedClock(now - timedelta(hours=2)),
+    )
+    expired, _ = past.issue(**claims, roles=("reader",))
+    foreign_codec = TokenCodec(
+        "another-deployment" * 4, ttl=timedelta(hours=1), clock=FixedClock(now)
+    )
+    foreign, _ = foreign_codec.issue(**claims, roles=("admin",))
+    genuine = await login(container, str(reader.name), PASSWORD, p.name)
+    tampered = reencode(genuine, roles=["admin"])
+    return [
+        Persona(label=label, role=None, http=await cast.client(token))
+        for label, token in (("expired", expired), ("tampered", tampered), ("foreign", foreign))
+    ]
+
+
 @pytest.fixture
 async def world(container: Container, cast: Cast) -> World:
     # P is unlimited: the matrix makes many throwaway servers in it.
@@ -455,6 +499,7 @@ async def world(container: Container, cast: Cast) -> World:
         p=p,
         admin=await cast.cloud_admin(),
         anonymous=await cast.anonymous(),
+        impostors=await impostors(container, cast, p),
         server_id="",
         image_id="",
         bystander_id=(await cast.user(unique("bystander")))["id"],
@@ -483,8 +528,11 @@ def mismatch(rule: str, who: Persona, want: int | None, response: httpx.Response
     if not response.headers.get("content-type", "").startswith(PROBLEM_JSON):
         return "not application/problem+json"
     body = response.json()
-    if want == 401 and not response.headers.get("www-authenticate", "").startswith("Bearer"):
+    challenge = response.headers.get("www-authenticate", "")
+    if want == 401 and not challenge.startswith("Bearer"):
         return "401 without WWW-Authenticate: Bearer"
+    if want == 401 and who.label != "anonymous" and 'error="invalid_token"' not in challenge:
+        return f"a bad token should be challenged with invalid_token: {challenge}"
     if want == 403 and (body.get("code"), body.get("rule")) != ("forbidden", rule):
         return f"403 should name the rule {rule}: {body}"
     return None
@@ -509,4 +557,4 @@ async def test_every_route_answers_every_persona_as_its_policy_says(world: World
                 await call.after()
             checked += 1
     assert not failures, "\n".join(failures)
-    assert checked == len(api_routes()) * 5
+    assert checked == len(api_routes()) * 8

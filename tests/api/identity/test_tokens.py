@@ -4,20 +4,21 @@ changes (disabled user, new password, removed role, disabled project, deleted us
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
 import pytest
-from tests.api.identity.personas import PASSWORD, Cast, Persona, Tenant
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.api.identity.personas import PASSWORD, Cast, FixedClock, Persona, Tenant, reencode
 from tests.builders import assert_problem
-from tests.conftest import DEMO_PASSWORD, login
+from tests.conftest import DEMO_PASSWORD, api_client, login
 
-from stackgate.bootstrap import Container
+from stackgate.bootstrap import Container, bootstrap
+from stackgate.config import Settings
 from stackgate.identity.errors import InvalidCredentials
 from stackgate.identity.security import TokenCodec
+from stackgate.providers.simulator import SimulatorProvider
 
 PROTECTED = [
     ("GET", "/api/v1/vms"),
@@ -28,14 +29,6 @@ PROTECTED = [
 ]
 
 
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self.value = now
-
-    def now(self) -> datetime:
-        return self.value
-
-
 def assert_unauthorized(response: httpx.Response, *, invalid_token: bool) -> dict[str, object]:
     """401 problem+json with a Bearer challenge (error="invalid_token" for a bad token)."""
     body = assert_problem(response, 401)
@@ -43,16 +36,6 @@ def assert_unauthorized(response: httpx.Response, *, invalid_token: bool) -> dic
     assert challenge.startswith('Bearer realm="stackgate"'), challenge
     assert ('error="invalid_token"' in challenge) is invalid_token, challenge
     return body
-
-
-def reencode(token: str, **changes: object) -> str:
-    """The token with its payload changed and its signature kept (a forgery)."""
-    header, payload, signature = token.split(".")
-    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    data.update(changes)
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    forged = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    return f"{header}.{forged}.{signature}"
 
 
 def flip_signature(token: str) -> str:
@@ -319,6 +302,34 @@ class TestRejectedTokens:
             method="password",
         )
         assert (await with_token(anonymous_client, valid)).status_code == 200
+
+    async def test_a_token_in_use_expires_on_time(
+        self,
+        container: Container,
+        settings: Settings,
+        engine: AsyncEngine,
+        provider: SimulatorProvider,
+    ) -> None:
+        """A one-minute token used again and again (its checked signature remembered) is
+        refused once its minute is over."""
+        clock = FixedClock(datetime.now(UTC))
+        short = bootstrap(
+            settings.model_copy(update={"token_ttl_seconds": 60}),
+            engine=engine,
+            provider=provider,
+            clock=clock,
+        )
+        await short.prepare_identity()
+        token = await login(short, "demo", DEMO_PASSWORD, "demo")
+        async with api_client(short, token) as http:
+            for _ in range(3):
+                assert (await http.get("/api/v1/vms")).status_code == 200
+            clock.value += timedelta(seconds=59)
+            assert (await http.get("/api/v1/vms")).status_code == 200
+            clock.value += timedelta(seconds=2)
+            for _ in range(2):
+                body = assert_unauthorized(await http.get("/api/v1/vms"), invalid_token=True)
+                assert body["reason"] == "invalid_token"
 
     async def test_a_well_signed_token_for_nobody(
         self, anonymous_client: httpx.AsyncClient, container: Container, cast: Cast
