@@ -35,12 +35,22 @@ to N seconds for the end state, and `Idempotency-Key` to make a create safe to r
 
 def announce(seeded: SeedResult) -> None:
     """Print passwords made up at the first start, once (they are stored only hashed)."""
-    lines = [f"  {who}: {password}" for who, password in (
-        ("admin (project admin)", seeded.admin_password),
-        ("demo (project demo)", seeded.demo_password)) if password]
+    lines = [
+        f"  {who}: {password}"
+        for who, password in (
+            ("admin (project admin)", seeded.admin_password),
+            ("demo (project demo)", seeded.demo_password),
+        )
+        if password
+    ]
     if lines:
-        print("StackGate first start: generated passwords (shown only now):", *lines,
-              sep="\n", file=sys.stderr, flush=True)
+        print(
+            "StackGate first start: generated passwords (shown only now):",
+            *lines,
+            sep="\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def create_app(

@@ -59,11 +59,15 @@ class Container:
         """Seed the first admin and demo user if this is the first start; load the signing key."""
         secrets = self.settings
         result = await ensure_identity(
-            IdentityUoW(self.sessionmaker), hasher=self.hasher, clock=self.clock,
+            IdentityUoW(self.sessionmaker),
+            hasher=self.hasher,
+            clock=self.clock,
             admin_password=_secret(secrets.admin_password),
-            demo_password=_secret(secrets.demo_password))
+            demo_password=_secret(secrets.demo_password),
+        )
         self.codec.secret = _secret(secrets.secret_key) or await signing_secret(
-            IdentityUoW(self.sessionmaker))
+            IdentityUoW(self.sessionmaker)
+        )
         return result
 
     async def start(self, *, worker: bool) -> SeedResult:
@@ -151,9 +155,14 @@ def bootstrap(
     hasher = PasswordHasher(fast=settings.password_hash_fast)
     codec = TokenCodec(None, ttl=timedelta(seconds=settings.token_ttl_seconds), clock=clock)
     auth = AuthService(
-        sessionmaker, hasher=hasher, codec=codec, clock=clock,
+        sessionmaker,
+        hasher=hasher,
+        codec=codec,
+        clock=clock,
         limits=LoginLimits(settings.login_attempts_per_user, settings.login_attempts_per_address),
-        storage=_limits_storage(settings), cache_seconds=settings.auth_cache_seconds)
+        storage=_limits_storage(settings),
+        cache_seconds=settings.auth_cache_seconds,
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -174,7 +183,10 @@ def bootstrap(
         codec=codec,
         auth=auth,
         directory=DirectoryService(
-            sessionmaker, hasher=hasher, clock=clock, usage=compute_service.project_usage,
+            sessionmaker,
+            hasher=hasher,
+            clock=clock,
+            usage=compute_service.project_usage,
             on_change=auth.forget,
         ),
         audit=AuditService(sessionmaker),

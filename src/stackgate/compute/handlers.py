@@ -211,8 +211,11 @@ class ServerOperationHandler:
         if expected is not None and current.vm_state != expected:
             # Nova rolls some failures back instead of erroring (no valid host on unshelve or
             # resize): the task ends, the server is where it was, the action failed.
-            return Step("undone", server=current,
-                        message=f"{s.action} did not take effect; the server is {current.status}")
+            return Step(
+                "undone",
+                server=current,
+                message=f"{s.action} did not take effect; the server is {current.status}",
+            )
         return Step("done", server=current)
 
     async def _record(self, op_id: str, owner: str, s: _Snapshot, step: Step) -> None:

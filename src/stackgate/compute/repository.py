@@ -87,7 +87,8 @@ class ServerRepository:
     async def usage(self, project_id: str) -> dict[str, int]:
         """instances, cores and ram of the project's servers that are not deleted."""
         stmt = select(
-            func.count(), func.coalesce(func.sum(Server.vcpus), 0),
+            func.count(),
+            func.coalesce(func.sum(Server.vcpus), 0),
             func.coalesce(func.sum(Server.ram_mb), 0),
         ).where(Server.project_id == project_id, Server.status != Status.DELETED.value)
         row = (await self.session.execute(stmt)).one()

@@ -135,8 +135,14 @@ async def _prefer_wait(
 PreferWaitDep = Annotated[float, Depends(_prefer_wait)]
 
 
-_KINDS = {"vms": "server", "flavors": "flavor", "images": "image", "projects": "project",
-          "users": "user", "application-credentials": "application credential"}
+_KINDS = {
+    "vms": "server",
+    "flavors": "flavor",
+    "images": "image",
+    "projects": "project",
+    "users": "user",
+    "application-credentials": "application credential",
+}
 
 
 async def refuse_nul(request: Request) -> None:

@@ -71,8 +71,14 @@ class FixedClock:
 def test_token_round_trip_expiry_and_tampering() -> None:
     clock = FixedClock(datetime.now(UTC))
     codec = TokenCodec("k" * 48, ttl=timedelta(hours=1), clock=clock)
-    token, claims = codec.issue(user_id="u", user_name="alice", project_id="p",
-                                project_name="demo", roles=("member",), method="password")
+    token, claims = codec.issue(
+        user_id="u",
+        user_name="alice",
+        project_id="p",
+        project_name="demo",
+        roles=("member",),
+        method="password",
+    )
     decoded = codec.decode(token)
     assert (decoded.user_id, decoded.project_id, decoded.roles) == ("u", "p", ("member",))
     assert decoded.expires_at == claims.expires_at
@@ -85,8 +91,14 @@ def test_token_round_trip_expiry_and_tampering() -> None:
     with pytest.raises(InvalidToken):
         codec.decode(unsigned)
     clock.value = clock.value - timedelta(hours=2)
-    old, _ = codec.issue(user_id="u", user_name="a", project_id="p", project_name="d",
-                         roles=("member",), method="password")
+    old, _ = codec.issue(
+        user_id="u",
+        user_name="a",
+        project_id="p",
+        project_name="d",
+        roles=("member",),
+        method="password",
+    )
     with pytest.raises(InvalidToken):
         codec.decode(old)
 
