@@ -22,6 +22,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check -q src tests bench migrations
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

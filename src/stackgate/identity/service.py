@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
-from stackgate.core.errors import Unauthorized
+from stackgate.core.errors import Forbidden, Unauthorized
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity import policy
 from stackgate.identity.errors import (
@@ -257,6 +257,9 @@ class AuthService:
     ) -> tuple[ApplicationCredential, str]:
         """A project-scoped API key for automation; the secret is returned once."""
         policy.enforce(ctx, "credential:self")
+        if ctx.credential_id is not None:
+            # As in Keystone: a credential cannot mint credentials that outlive its revocation.
+            raise Forbidden("a token from an application credential cannot create another one")
         assert ctx.user_id is not None
         secret = secrets.token_urlsafe(32)
         async with self._uow() as uow:
