@@ -133,3 +133,15 @@ class TestApplicationCredentials:
         assert removed.status_code == 204
         assert_problem(await robot.get("/api/v1/vms"), 401)
         assert_problem(await token_for(anonymous_client, credential), 401, "invalid_credentials")
+
+    async def test_a_credential_token_cannot_mint_credentials(
+        self, anonymous_client: httpx.AsyncClient, cast: Cast, tenant_a: Tenant
+    ) -> None:
+        credential = await make(tenant_a.member)
+        robot = await cast.client(
+            (await token_for(anonymous_client, credential)).json()["access_token"]
+        )
+        refused = await robot.post("/api/v1/application-credentials", json={"name": "child"})
+        assert_problem(refused, 403, "forbidden")
+        listed = await tenant_a.member.http.get("/api/v1/application-credentials")
+        assert [c["id"] for c in listed.json()["items"]] == [credential["id"]]
