@@ -7,7 +7,6 @@ still ours. Every step is safe to repeat, so a crash anywhere resumes from the r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,38 +17,31 @@ from stackgate.catalog import service as catalog_service
 from stackgate.compute.models import Server
 from stackgate.compute.service import TRANSITIONAL, ComputeUoW
 from stackgate.compute.states import Action, VmState
+from stackgate.compute.steps import (
+    EXPECTED_VM_STATE,
+    OperationFacts,
+    Step,
+    apply_flavor,
+    fail,
+    flavor_copy,
+    looks_done,
+    mark_deleted,
+    show_progress,
+    tag_for,
+)
 from stackgate.core.clock import Clock
 from stackgate.core.errors import ConcurrentUpdate
-from stackgate.core.operations import Operation, OpResult, OpState
+from stackgate.core.operations import OpResult, OpState
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,
     Provider,
     ProviderError,
-    ProviderImage,
     ProviderNotFound,
-    ProviderServer,
     ProviderUnavailable,
-    ServerSpec,
 )
 
 log = structlog.get_logger("stackgate.worker")
-
-
-def tag_for(server_id: str) -> str:
-    return f"stackgate-id={server_id}"
-
-
-@dataclass(slots=True)
-class Step:
-    """What one step learned; applied to the rows in the write transaction."""
-
-    kind: str  # "progress" | "done" | "failed" | "retry" | "gone"
-    server: ProviderServer | None = None
-    image: ProviderImage | None = None
-    message: str | None = None
-    fault_code: int = 500
-    updates: dict[str, Any] = field(default_factory=dict)
 
 
 class ServerOperationHandler:
@@ -77,7 +69,7 @@ class ServerOperationHandler:
                 op.finish(OpResult.ERROR, "server row missing")
                 await uow.commit()
                 return
-            snapshot = _Snapshot.of(op, server)
+            snapshot = OperationFacts.of(op, server)
         now = self._clock.now()
         if now >= snapshot.deadline:
             step = Step("failed", message=f"{snapshot.action} did not finish within its deadline")
@@ -99,7 +91,7 @@ class ServerOperationHandler:
                 # said still holds, so write it again on the fresh row.
                 continue
 
-    async def _drive(self, s: _Snapshot) -> Step:
+    async def _drive(self, s: OperationFacts) -> Step:
         if s.phase == "submit":
             updates = await self._submit(s)
             if "provider_id" in updates:
@@ -113,7 +105,7 @@ class ServerOperationHandler:
             return Step("gone")
         return await self._poll(s)
 
-    async def _submit(self, s: _Snapshot) -> dict[str, Any]:
+    async def _submit(self, s: OperationFacts) -> dict[str, Any]:
         """Ask the cloud to act; on a repeated attempt first check it already did."""
         compute = self._provider.compute
         if s.action in (Action.CREATE, Action.DELETE) and s.provider_id is None:
@@ -131,7 +123,7 @@ class ServerOperationHandler:
         pid = s.provider_id
         if s.attempts > 1 and s.action != Action.DELETE:
             current = await compute.get_server(pid)
-            if current.task_state is not None or _looks_done(s, current):
+            if current.task_state is not None or looks_done(s, current):
                 return {}
         match s.action:
             case Action.DELETE:
@@ -170,7 +162,7 @@ class ServerOperationHandler:
                 raise ProviderError(f"unsupported action {s.action}")
         return {}
 
-    async def _poll(self, s: _Snapshot) -> Step:
+    async def _poll(self, s: OperationFacts) -> Step:
         assert s.provider_id is not None
         try:
             current = await self._provider.compute.get_server(s.provider_id)
@@ -218,7 +210,7 @@ class ServerOperationHandler:
             )
         return Step("done", server=current)
 
-    async def _record(self, op_id: str, owner: str, s: _Snapshot, step: Step) -> None:
+    async def _record(self, op_id: str, owner: str, s: OperationFacts, step: Step) -> None:
         now = self._clock.now()
         async with ComputeUoW(self._sessionmaker) as uow:
             op = await uow.operations.get(op_id)
@@ -236,7 +228,7 @@ class ServerOperationHandler:
             match step.kind:
                 case "progress" | "retry":
                     if step.kind == "progress" and step.server is not None:
-                        _show_progress(server, s.action, step.server)
+                        show_progress(server, s.action, step.server)
                     delay = self._backoff(op.attempts if step.kind == "retry" else 0)
                     op.next_attempt_at = now + timedelta(seconds=delay)
                     op.lease_owner = None
@@ -248,10 +240,10 @@ class ServerOperationHandler:
                     op.finish(OpResult.SUCCESS)
                 case "gone":
                     if s.action == Action.DELETE:
-                        _mark_deleted(server, now)
+                        mark_deleted(server, now)
                         op.finish(OpResult.SUCCESS)
                     else:
-                        _fail(server, now, 500, "the server disappeared from the cloud")
+                        fail(server, now, 500, "the server disappeared from the cloud")
                         op.finish(OpResult.ERROR, step.message or "server not found in the cloud")
                 case "undone":
                     assert step.server is not None
@@ -280,18 +272,18 @@ class ServerOperationHandler:
         return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
 
     async def _settle(
-        self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step, now: datetime
+        self, uow: ComputeUoW, server: Server, s: OperationFacts, step: Step, now: datetime
     ) -> None:
         if s.action == Action.DELETE:
-            _mark_deleted(server, now)
+            mark_deleted(server, now)
             return
         current = step.server
         assert current is not None
         if s.action == Action.RESIZE:
-            server.old_flavor = _flavor_copy(server)
-            _apply_flavor(server, s.params["flavor"])
+            server.old_flavor = flavor_copy(server)
+            apply_flavor(server, s.params["flavor"])
         elif s.action == Action.REVERT_RESIZE and server.old_flavor:
-            _apply_flavor(server, server.old_flavor)
+            apply_flavor(server, server.old_flavor)
             server.old_flavor = None
         elif s.action == Action.CONFIRM_RESIZE:
             server.old_flavor = None
@@ -313,7 +305,7 @@ class ServerOperationHandler:
             server.fault_code = server.fault_message = server.fault_created_at = None
 
     async def _fail_op(
-        self, uow: ComputeUoW, server: Server, s: _Snapshot, step: Step, now: datetime
+        self, uow: ComputeUoW, server: Server, s: OperationFacts, step: Step, now: datetime
     ) -> None:
         if s.action == Action.SNAPSHOT:
             await catalog_service.fail_snapshot(uow, s.params.get("image_id"))
@@ -328,140 +320,11 @@ class ServerOperationHandler:
             server.set_state(server.vm_state, None)
             return
         if current is not None and current.fault is not None:
-            _fail(server, current.fault.created, current.fault.code, current.fault.message)
+            fail(server, current.fault.created, current.fault.code, current.fault.message)
             server.power_state = current.power_state
             server.host = current.host
             return
-        _fail(server, now, step.fault_code, step.message or f"{s.action} failed")
-
-
-@dataclass(slots=True)
-class _Snapshot:
-    """The facts a step needs, copied out so no transaction stays open during cloud calls."""
-
-    op_id: str
-    action: str
-    phase: str
-    params: dict[str, Any]
-    attempts: int
-    deadline: datetime
-    server_id: str
-    provider_id: str | None
-    server_name: str
-    project_id: str
-    flavor: FlavorSpec
-    image: ImageSpec | None
-    metadata: dict[str, str]
-    key_name: str | None
-    user_data: str | None
-
-    @classmethod
-    def of(cls, op: Operation, server: Server) -> _Snapshot:
-        image = (
-            None
-            if server.image_id is None
-            else ImageSpec(id=server.image_id, name=server.image_name or server.image_id)
-        )
-        return cls(
-            op_id=op.id,
-            action=op.action,
-            phase=op.phase,
-            params=dict(op.params),
-            attempts=op.attempts,
-            deadline=op.deadline_at,
-            server_id=server.id,
-            provider_id=server.provider_id,
-            server_name=server.name,
-            project_id=server.project_id,
-            flavor=FlavorSpec(
-                name=server.flavor_name,
-                vcpus=server.vcpus,
-                ram_mb=server.ram_mb,
-                disk_gb=server.disk_gb,
-                id=server.flavor_id,
-            ),
-            image=image,
-            metadata=dict(server.metadata_),
-            key_name=server.key_name,
-            user_data=server.user_data,
-        )
-
-    def spec(self) -> ServerSpec:
-        if self.image is None:
-            raise ProviderError("the server has no image to boot from")
-        return ServerSpec(
-            name=self.server_name,
-            flavor=self.flavor,
-            image=self.image,
-            project_id=self.project_id,
-            tags=(tag_for(self.server_id),),
-            metadata=self.metadata,
-            key_name=self.key_name,
-            user_data=self.user_data,
-        )
-
-    def deadline_passed(self, now: datetime) -> bool:
-        return now >= self.deadline
-
-
-# Where an action leaves a server when it worked (nova/compute/manager.py).
-EXPECTED_VM_STATE: dict[str, str] = {
-    Action.START: VmState.ACTIVE,
-    Action.STOP: VmState.STOPPED,
-    Action.PAUSE: VmState.PAUSED,
-    Action.UNPAUSE: VmState.ACTIVE,
-    Action.SUSPEND: VmState.SUSPENDED,
-    Action.RESUME: VmState.ACTIVE,
-    Action.RESIZE: VmState.RESIZED,
-    Action.SHELVE: VmState.SHELVED_OFFLOADED,
-    Action.UNSHELVE: VmState.ACTIVE,
-}
-
-
-def _looks_done(s: _Snapshot, current: ProviderServer) -> bool:
-    """On a retried submit: did the cloud already carry out this action?"""
-    return current.vm_state == EXPECTED_VM_STATE.get(s.action)
-
-
-def _show_progress(server: Server, action: str, current: ProviderServer) -> None:
-    """Mirror the cloud's task while it works, so BUILD shows scheduling -> spawning."""
-    if action == Action.DELETE or current.task_state is None:
-        return
-    vm_state = VmState.BUILDING if action == Action.CREATE else server.vm_state
-    server.set_state(vm_state, current.task_state)
-    if action == Action.CREATE:
-        server.host = current.host
-
-
-def _fail(server: Server, when: datetime, code: int, message: str) -> None:
-    server.set_state(VmState.ERROR, None)
-    server.fault_code = code
-    server.fault_message = message[:2000]
-    server.fault_created_at = when
-
-
-def _mark_deleted(server: Server, now: datetime) -> None:
-    server.set_state(VmState.DELETED, None, 0)
-    server.deleted_at = now
-    server.host = None
-
-
-def _flavor_copy(server: Server) -> dict[str, Any]:
-    return {
-        "id": server.flavor_id,
-        "name": server.flavor_name,
-        "vcpus": server.vcpus,
-        "ram_mb": server.ram_mb,
-        "disk_gb": server.disk_gb,
-    }
-
-
-def _apply_flavor(server: Server, flavor: dict[str, Any]) -> None:
-    server.flavor_id = flavor.get("id")
-    server.flavor_name = flavor["name"]
-    server.vcpus = flavor["vcpus"]
-    server.ram_mb = flavor["ram_mb"]
-    server.disk_gb = flavor["disk_gb"]
+        fail(server, now, step.fault_code, step.message or f"{s.action} failed")
 
 
 async def repair_orphans(
@@ -473,7 +336,7 @@ async def repair_orphans(
         stuck = await uow.servers.stuck(limit=limit)
         for server in stuck:
             if server.vm_state == VmState.BUILDING:
-                _fail(server, now, 500, "the build was interrupted and cannot be resumed")
+                fail(server, now, 500, "the build was interrupted and cannot be resumed")
             else:
                 server.set_state(server.vm_state, None)
             server.updated_at = now
