@@ -74,6 +74,13 @@ def _token_body(issued: IssuedToken) -> dict[str, object]:
     }
 
 
+def _quota_body(project_id: str, quotas: dict[str, tuple[int, int]]) -> dict[str, object]:
+    return {
+        "project_id": project_id,
+        "quotas": {k: {"limit": v[0], "in_use": v[1]} for k, v in quotas.items()},
+    }
+
+
 def _member(pair: tuple[RoleAssignment, User]) -> dict[str, object]:
     assignment, user = pair
     return {
@@ -256,11 +263,7 @@ async def remove_member(
 )
 async def get_quotas(project_id: str, ctx: ContextDep, directory: DirectoryDep) -> object:
     """Limit and in-use per resource (-1: unlimited)."""
-    quotas = await directory.get_quotas(ctx, project_id)
-    return {
-        "project_id": project_id,
-        "quotas": {k: {"limit": v[0], "in_use": v[1]} for k, v in quotas.items()},
-    }
+    return _quota_body(project_id, await directory.get_quotas(ctx, project_id))
 
 
 @router.put(
@@ -273,11 +276,7 @@ async def set_quotas(
     project_id: str, data: QuotaUpdate, ctx: ContextDep, directory: DirectoryDep
 ) -> object:
     """Change limits (cloud admin)."""
-    quotas = await directory.set_quotas(ctx, project_id, data)
-    return {
-        "project_id": project_id,
-        "quotas": {k: {"limit": v[0], "in_use": v[1]} for k, v in quotas.items()},
-    }
+    return _quota_body(project_id, await directory.set_quotas(ctx, project_id, data))
 
 
 @router.get("/users", response_model=UserList, tags=["users"], openapi_extra=_policy("user:read"))
