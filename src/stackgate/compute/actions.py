@@ -72,7 +72,7 @@ class ServerActionService:
             if server.task_state is not None:
                 # Only a hard reboot may start while a task runs: it supersedes that task.
                 for op in await uow.operations.open_for_resource(server.id):
-                    op.finish(OpResult.CANCELLED, f"superseded by {name} {reboot_type}")
+                    op.cancel(f"superseded by {name} {reboot_type}")
             server.set_state(server.vm_state, task)
             server.updated_at = self._servers.clock.now()
             uow.operations.add(self._servers.new_operation(ctx, server, name, params))

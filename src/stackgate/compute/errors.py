@@ -44,11 +44,3 @@ class ResizeToSameFlavor(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__("the server already has this flavor; choose another", field="flavor")
-
-
-class UnknownAction(NotFound):
-    code = "unknown_action"
-
-    def __init__(self, action: str, known: Sequence[str]) -> None:
-        super().__init__("action", action)
-        self.detail = f"unknown action {action!r}; known actions: {', '.join(known)}"

@@ -62,7 +62,11 @@ class ServerOperationHandler:
         """Advance one server operation by one step."""
         async with ComputeUoW(self._sessionmaker) as uow:
             op = await uow.operations.get(op_id)
-            if op is None or op.state != OpState.PENDING or op.lease_owner != owner:
+            if op is None or op.lease_owner != owner:
+                return
+            if op.state != OpState.PENDING:  # cancelled since we claimed it
+                op.lease_owner = op.lease_until = None
+                await uow.commit()
                 return
             server = await uow.servers.get_unscoped(op.resource_id)
             if server is None:
@@ -70,8 +74,17 @@ class ServerOperationHandler:
                 await uow.commit()
                 return
             snapshot = OperationFacts.of(op, server)
-        now = self._clock.now()
-        if now >= snapshot.deadline:
+            now = self._clock.now()
+            # A delete waits until a step of another operation (a create that may be making
+            # the server in the cloud right now) has ended, so it can find what that made.
+            busy = (
+                snapshot.action == Action.DELETE
+                and snapshot.phase == "submit"
+                and (await uow.operations.leased_for_resource(server.id, now=now, exclude=op.id))
+            )
+        if busy:
+            step = Step("progress")
+        elif now >= snapshot.deadline:
             step = Step("failed", message=f"{snapshot.action} did not finish within its deadline")
         else:
             try:
@@ -214,8 +227,13 @@ class ServerOperationHandler:
         now = self._clock.now()
         async with ComputeUoW(self._sessionmaker) as uow:
             op = await uow.operations.get(op_id)
-            if op is None or op.state != OpState.PENDING or op.lease_owner != owner:
-                return  # cancelled by a delete, or our lease was lost: the new owner decides
+            if op is None or op.lease_owner != owner:
+                return  # our lease was lost: the new owner decides
+            if op.state != OpState.PENDING:
+                # Cancelled meanwhile: record nothing, but let go, so a waiting delete goes on.
+                op.lease_owner = op.lease_until = None
+                await uow.commit()
+                return
             server = await uow.servers.get_unscoped(s.server_id)
             if server is None:
                 return

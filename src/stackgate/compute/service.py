@@ -30,7 +30,7 @@ from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate, InvalidInput
 from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
 from stackgate.core.ids import new_id
-from stackgate.core.operations import Operation, OpResult
+from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity import policy, quotas
@@ -296,7 +296,7 @@ class ServerService:
                 Action.DELETE, view_of(server), server_id=server.id, is_admin=ctx.is_admin
             )
             for op in await uow.operations.open_for_resource(server.id):
-                op.finish(OpResult.CANCELLED, "superseded by delete")
+                op.cancel("superseded by delete")
                 await catalog_service.fail_snapshot(uow, op.params.get("image_id"))
             server.set_state(server.vm_state, task)
             server.updated_at = self._clock.now()

@@ -118,12 +118,3 @@ def create_sessionmaker(
     if readonly:
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def is_unique_violation(exc: BaseException) -> bool:
-    """True when a DBAPI error is a unique/primary-key violation, on any of our dialects."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    return any(
-        marker in text
-        for marker in ("unique constraint", "duplicate entry", "uniqueviolation", "duplicate key")
-    )

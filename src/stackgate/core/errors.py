@@ -96,11 +96,6 @@ class IdempotencyKeyReused(StackGateError):
     category = Category.UNPROCESSABLE
 
 
-class IdempotencyKeyInProgress(Conflict):
-    code = "idempotency_key_in_progress"
-    title = "A request with this Idempotency-Key is still being processed"
-
-
 class ServiceUnavailable(StackGateError):
     code = "service_unavailable"
     title = "Service unavailable"

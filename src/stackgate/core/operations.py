@@ -64,6 +64,14 @@ class Operation(IdMixin, Base):
         self.lease_owner = None
         self.lease_until = None
 
+    def cancel(self, message: str) -> None:
+        """Ended by a request (a delete, a hard reboot). A worker may be inside a step of it
+        right now, so its lease stays until that step ends: a delete waits for it."""
+        self.state = OpState.DONE
+        self.result = OpResult.CANCELLED
+        self.message = message
+        self.finished_at = utcnow()
+
 
 class OperationRepository:
     """Storage of operations; the claim is atomic on every dialect."""

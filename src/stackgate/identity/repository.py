@@ -128,18 +128,6 @@ class IdentityRepository:
         )
         return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
 
-    async def admins_enabled(self, admin_project_id: str) -> int:
-        stmt = (
-            select(User.id)
-            .join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(
-                RoleAssignment.project_id == admin_project_id,
-                RoleAssignment.role == "admin",
-                User.enabled.is_(True),
-            )
-        )
-        return len((await self.session.scalars(stmt)).all())
-
     async def grant(self, user_id: str, project_id: str, credential_id: str | None) -> Grant | None:
         """The live facts behind a token, in one query."""
         stmt = (

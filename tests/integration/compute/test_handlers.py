@@ -3,6 +3,9 @@ its id (or loses the cloud's answer) leaves a tagged server that the next attemp
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 from stackgate.bootstrap import Container
 from stackgate.compute.handlers import tag_for
 from stackgate.compute.models import Server
@@ -77,3 +80,41 @@ class TestIdempotentCreate:
         assert rows[0].provider_id == orphan.id
         assert rows[1].provider_id not in (None, orphan.id)
         assert len(await container.provider.compute.servers()) == 2
+
+
+class TestDeleteWaitsForARunningStep:
+    async def test_delete_waits_until_the_create_step_has_ended(
+        self, container: Container, ctx: RequestContext, provider: SimulatorProvider
+    ) -> None:
+        server = await create_server(container, ctx)
+        (create,) = await operations_of(container, server.id)
+        # A worker is in the middle of the create step (its lease is live) when the user
+        # deletes: the create is cancelled, but the cloud may be making the server right now.
+        async with container.sessionmaker() as session, session.begin():
+            row = await session.get(type(create), create.id)
+            assert row is not None
+            row.lease_owner = "other-worker"
+            row.lease_until = container.clock.now() + timedelta(seconds=60)
+        await container.servers.delete(ctx, server.id)
+        await provider.compute.create_server(spec_of(server))  # that step's cloud call
+
+        await container.runner.run_once()
+        waiting = await server_row(container, server.id)
+        assert waiting.status != "DELETED" and waiting.task_state == "deleting"
+
+        async with container.sessionmaker() as session, session.begin():
+            row = await session.get(type(create), create.id)
+            assert row is not None
+            row.lease_owner = row.lease_until = None
+        await drive(container, server.id)
+        assert (await server_row(container, server.id)).status == "DELETED"
+        await eventually_gone(provider, server.id)
+
+
+async def eventually_gone(provider: SimulatorProvider, server_id: str) -> None:
+    """The server the create step made was found by its tag and deleted too."""
+    for _ in range(50):
+        if not await provider.compute.servers(tags=(tag_for(server_id),)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the create step's cloud server was left behind")
