@@ -14,11 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stackgate.app import create_app
 from stackgate.audit.models import AuditEvent
+from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
@@ -39,6 +40,17 @@ from stackgate.identity.models import (
 )
 from stackgate.identity.schemas import TokenRequest
 from stackgate.migrate import upgrade_engine
+from stackgate.network.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+)
+from stackgate.network.seed import PUBLIC_NETWORK_ID, PUBLIC_SUBNET_ID
 from stackgate.providers.simulator import SimulatorProvider
 
 ADMIN_PASSWORD = "admin-password-1"
@@ -102,6 +114,14 @@ async def clean_database(engine: AsyncEngine) -> None:
     tests need separate sessions), so they clean up instead of rolling back."""
     async with engine.begin() as conn:
         for table in (
+            IPAllocation,
+            PortSecurityGroup,
+            FloatingIP,
+            Port,
+            SecurityGroupRule,
+            SecurityGroup,
+            VolumeSnapshot,
+            Volume,
             IdempotencyRecord,
             Operation,
             Server,
@@ -115,6 +135,14 @@ async def clean_database(engine: AsyncEngine) -> None:
             SigningKey,
         ):
             await conn.execute(delete(table))
+        await conn.execute(delete(Subnet).where(Subnet.id != PUBLIC_SUBNET_ID))
+        await conn.execute(delete(Network).where(Network.id != PUBLIC_NETWORK_ID))
+        await conn.execute(
+            update(Network).values(provider_id=None).where(Network.id == PUBLIC_NETWORK_ID)
+        )
+        await conn.execute(
+            update(Subnet).values(provider_id=None).where(Subnet.id == PUBLIC_SUBNET_ID)
+        )
         await conn.execute(delete(Image).where(Image.id.not_in(SEEDED_IMAGES)))
         await conn.execute(delete(Flavor).where(Flavor.id.not_in(SEEDED_FLAVORS)))
 

@@ -1,6 +1,7 @@
 """Every feature's tables, imported for Alembic and mapper configuration."""
 
 from stackgate.audit.models import AuditEvent
+from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
 from stackgate.core.db import Base
@@ -15,6 +16,16 @@ from stackgate.identity.models import (
     SigningKey,
     User,
 )
+from stackgate.network.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+)
 
 __all__ = [
     "ApplicationCredential",
@@ -22,13 +33,23 @@ __all__ = [
     "Base",
     "Domain",
     "Flavor",
+    "FloatingIP",
+    "IPAllocation",
     "IdempotencyRecord",
     "Image",
+    "Network",
     "Operation",
+    "Port",
+    "PortSecurityGroup",
     "Project",
     "QuotaLimit",
     "RoleAssignment",
+    "SecurityGroup",
+    "SecurityGroupRule",
     "Server",
     "SigningKey",
+    "Subnet",
     "User",
+    "Volume",
+    "VolumeSnapshot",
 ]

@@ -9,11 +9,37 @@ from stackgate.core.uow import UnitOfWork
 from stackgate.identity.errors import ProjectNotFound, QuotaExceeded
 from stackgate.identity.repository import IdentityRepository
 
-# Nova's defaults (nova/conf/quota.py); the other services' resources join as they land.
-DEFAULT_QUOTAS: dict[str, int] = {"instances": 10, "cores": 20, "ram": 51200}
+# OpenStack's defaults: Nova (nova/conf/quota.py), Cinder (cinder/quota.py) and Neutron
+# (neutron/conf/quota.py), as DESIGN.md 5 lists them.
+DEFAULT_QUOTAS: dict[str, int] = {
+    "instances": 10,
+    "cores": 20,
+    "ram": 51200,
+    "volumes": 10,
+    "snapshots": 10,
+    "gigabytes": 1000,
+    "networks": 100,
+    "subnets": 100,
+    "ports": 500,
+    "floating_ips": 50,
+    "security_groups": 10,
+    "security_group_rules": 100,
+}
 UNLIMITED = -1
 
 UsageFn = Callable[[UnitOfWork, str], Awaitable[Mapping[str, int]]]
+
+
+def combined(*fns: UsageFn) -> UsageFn:
+    """One usage function over every feature's resources (each feature counts its own)."""
+
+    async def usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for fn in fns:
+            total.update(await fn(uow, project_id))
+        return total
+
+    return usage
 
 
 def effective_limits(explicit: Mapping[str, int]) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The provider contract: Protocols mirroring openstacksdk's compute and image proxies.
+"""The provider contract: Protocols mirroring openstacksdk's compute and image proxies (block
+storage in providers/storage.py, network in providers/network.py).
 
 Our own frozen DTOs cross this boundary, never SDK objects (CONVENTIONS.md, Providers). Method
 names follow `conn.compute.*` / `conn.image.*` so the OpenStack adapter maps one to one.
@@ -9,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from stackgate.providers.network import NetworkProvider
+from stackgate.providers.storage import BlockStorageProvider
 
 
 class ProviderError(Exception):
@@ -69,6 +73,11 @@ class ServerSpec:
     metadata: dict[str, str] = field(default_factory=dict)
     key_name: str | None = None
     user_data: str | None = None
+    # Ports made beforehand (Nova `networks: [{"port": id}]`); none means the cloud picks.
+    port_ids: tuple[str, ...] = ()
+    # Boot from this volume (block_device_mapping_v2 boot_index 0, source volume) instead of
+    # the image; the image is still recorded.
+    boot_volume_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +189,15 @@ class ComputeProvider(Protocol):
         """createImage: a snapshot that becomes an image (queued, then active)."""
         ...
 
+    async def create_volume_attachment(self, server_id: str, volume_id: str) -> str:
+        """os-volume_attachments: attach an available volume; returns the device (/dev/vdb).
+        The volume passes attaching -> in-use; a volume not available -> ProviderBadRequest."""
+        ...
+
+    async def delete_volume_attachment(self, server_id: str, volume_id: str) -> None:
+        """Detach (detaching -> available); not attached to this server is not an error."""
+        ...
+
 
 class ImageProvider(Protocol):
     """The image proxy (`conn.image`)."""
@@ -198,6 +216,8 @@ class Provider(Protocol):
 
     compute: ComputeProvider
     image: ImageProvider
+    block_storage: BlockStorageProvider
+    network: NetworkProvider
     name: str
 
     async def check(self) -> None:
