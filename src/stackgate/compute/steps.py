@@ -11,6 +11,7 @@ from typing import Any
 from stackgate.compute.models import Server
 from stackgate.compute.states import Action, VmState
 from stackgate.core.operations import Operation
+from stackgate.core.tags import tag_for
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,
@@ -19,10 +20,6 @@ from stackgate.providers.base import (
     ProviderServer,
     ServerSpec,
 )
-
-
-def tag_for(server_id: str) -> str:
-    return f"stackgate-id={server_id}"
 
 
 @dataclass(slots=True)
