@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stackgate.compute.handlers import tag_for
+from stackgate.core.tags import tag_for
 from stackgate.providers.base import ProviderServer
 from stackgate.providers.simulator import SimulatorProvider
 from tests.conftest import ADMIN_PASSWORD, BACKEND, DEMO_PASSWORD, clean_database

@@ -27,11 +27,11 @@ from stackgate.compute.steps import (
     looks_done,
     mark_deleted,
     show_progress,
-    tag_for,
 )
 from stackgate.core.clock import Clock
 from stackgate.core.errors import ConcurrentUpdate
 from stackgate.core.operations import OpResult, OpState
+from stackgate.core.tags import tag_for
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,

@@ -7,10 +7,10 @@ import asyncio
 from datetime import timedelta
 
 from stackgate.bootstrap import Container
-from stackgate.compute.handlers import tag_for
 from stackgate.compute.models import Server
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
+from stackgate.core.tags import tag_for
 from stackgate.providers.base import FlavorSpec, ImageSpec, ServerSpec
 from stackgate.providers.simulator import SimulatorProvider
 from tests.integration.helpers import create_server, drive, operations_of, server_row

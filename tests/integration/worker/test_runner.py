@@ -10,9 +10,10 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from stackgate.bootstrap import Container
-from stackgate.compute.handlers import ServerOperationHandler, tag_for
+from stackgate.compute.handlers import ServerOperationHandler
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import Operation, OpResult, OpState
+from stackgate.core.tags import tag_for
 from stackgate.core.uow import UnitOfWork
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
