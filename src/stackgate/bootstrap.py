@@ -24,6 +24,7 @@ from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.identity import quotas
 from stackgate.identity.directory import DirectoryService
 from stackgate.identity.security import PasswordHasher, TokenCodec
 from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
@@ -186,7 +187,8 @@ def bootstrap(
             sessionmaker,
             hasher=hasher,
             clock=clock,
-            usage=compute_service.project_usage,
+            # Every feature's usage, for GET quotas (each feature enforces with its own).
+            usage=quotas.combined(compute_service.project_usage),
             on_change=auth.forget,
         ),
         audit=AuditService(sessionmaker),
