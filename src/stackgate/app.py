@@ -11,6 +11,7 @@ from starlette.types import Scope
 
 from stackgate import __version__
 from stackgate.audit.routes import router as audit_router
+from stackgate.block_storage.routes import router as block_storage_router
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
 from stackgate.compute.routes import router as compute_router
@@ -23,6 +24,10 @@ from stackgate.core.problem import install_problem_handlers
 from stackgate.identity.routes import auth_router
 from stackgate.identity.routes import router as identity_router
 from stackgate.identity.seed import SeedResult
+from stackgate.network.fip_routes import router as floating_ip_router
+from stackgate.network.port_routes import router as port_router
+from stackgate.network.routes import router as network_router
+from stackgate.network.sg_routes import router as security_group_router
 
 DESCRIPTION = """
 StackGate: one REST API for servers on OpenStack clouds (and on the built-in simulator).
@@ -91,6 +96,11 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(compute_router)
     app.include_router(catalog_router)
+    app.include_router(network_router)
+    app.include_router(port_router)
+    app.include_router(floating_ip_router)
+    app.include_router(security_group_router)
+    app.include_router(block_storage_router)
     return app
 
 

@@ -15,6 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stackgate.audit.service import AuditService
+from stackgate.block_storage import service as block_storage_service
+from stackgate.block_storage.handlers import SnapshotOperationHandler, VolumeOperationHandler
+from stackgate.block_storage.service import BlockStorageConfig
+from stackgate.block_storage.snapshots import SnapshotService
+from stackgate.block_storage.volumes import VolumeService
 from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
 from stackgate.compute import service as compute_service
@@ -29,6 +34,14 @@ from stackgate.identity.directory import DirectoryService
 from stackgate.identity.security import PasswordHasher, TokenCodec
 from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
 from stackgate.identity.service import AuthService, IdentityUoW, LoginLimits
+from stackgate.network import service as network_service
+from stackgate.network import sg_service
+from stackgate.network.fip_service import FloatingIPService
+from stackgate.network.handlers import NetworkOperationHandler
+from stackgate.network.network_service import NetworkService
+from stackgate.network.port_service import PortService
+from stackgate.network.sg_handlers import SecurityGroupOperationHandler
+from stackgate.network.sg_service import SecurityGroupService
 from stackgate.providers.base import Provider
 from stackgate.providers.registry import build_provider
 from stackgate.worker.reconciler import Reconciler
@@ -53,6 +66,12 @@ class Container:
     auth: AuthService
     directory: DirectoryService
     audit: AuditService
+    security_groups: SecurityGroupService
+    networks: NetworkService
+    ports: PortService
+    floating_ips: FloatingIPService
+    volumes: VolumeService
+    volume_snapshots: SnapshotService
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -124,8 +143,20 @@ def bootstrap(
     sessionmaker = create_sessionmaker(engine)
     provider = provider or build_provider(settings)
     clock = clock or SystemClock()
+    # One handler drives groups and their rules (a rule waits for its group's cloud id).
+    sg_handler = SecurityGroupOperationHandler(
+        sessionmaker, provider, clock=clock, poll_interval=min(settings.worker_poll_interval, 0.2)
+    )
+    # One handler drives networks, subnets, ports and floating IPs (children wait for parents).
+    network_handler = NetworkOperationHandler(
+        sessionmaker, provider, clock=clock, poll_interval=min(settings.worker_poll_interval, 0.2)
+    )
     registry = HandlerRegistry(
         {
+            "network": network_handler,
+            "subnet": network_handler,
+            "port": network_handler,
+            "floating_ip": network_handler,
             "server": ServerOperationHandler(
                 sessionmaker,
                 provider,
@@ -133,6 +164,20 @@ def bootstrap(
                 poll_interval=min(settings.worker_poll_interval, 0.5),
             ),
             "image": ImageOperationHandler(sessionmaker, provider, clock=clock),
+            "security_group": sg_handler,
+            "security_group_rule": sg_handler,
+            "volume": VolumeOperationHandler(
+                sessionmaker,
+                provider,
+                clock=clock,
+                poll_interval=min(settings.worker_poll_interval, 0.5),
+            ),
+            "volume_snapshot": SnapshotOperationHandler(
+                sessionmaker,
+                provider,
+                clock=clock,
+                poll_interval=min(settings.worker_poll_interval, 0.5),
+            ),
         }
     )
     runner = Runner(
@@ -151,6 +196,15 @@ def bootstrap(
             operation_timeout=settings.operation_timeout,
             idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
             max_wait=settings.max_wait_seconds,
+        ),
+    )
+    volumes = VolumeService(
+        sessionmaker,
+        clock=clock,
+        wakeup=runner.wakeup,
+        config=BlockStorageConfig(
+            operation_timeout=settings.operation_timeout,
+            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
         ),
     )
     hasher = PasswordHasher(fast=settings.password_hash_fast)
@@ -188,10 +242,28 @@ def bootstrap(
             hasher=hasher,
             clock=clock,
             # Every feature's usage, for GET quotas (each feature enforces with its own).
-            usage=quotas.combined(compute_service.project_usage),
+            usage=quotas.combined(
+                block_storage_service.volume_usage,
+                compute_service.project_usage,
+                sg_service.sg_usage,
+                network_service.network_usage,
+            ),
             on_change=auth.forget,
         ),
         audit=AuditService(sessionmaker),
+        networks=NetworkService(
+            sessionmaker, wakeup=runner.wakeup, operation_timeout=settings.operation_timeout
+        ),
+        ports=PortService(sessionmaker, wakeup=runner.wakeup),
+        floating_ips=FloatingIPService(sessionmaker, wakeup=runner.wakeup),
+        security_groups=SecurityGroupService(
+            sessionmaker,
+            clock=clock,
+            operation_timeout=settings.operation_timeout,
+            wakeup=runner.wakeup,
+        ),
+        volumes=volumes,
+        volume_snapshots=SnapshotService(volumes),
     )
 
 

@@ -53,7 +53,12 @@ class TestCreateAccepted:
         assert body["vm_state"] == "building"
         assert body["task_state"] == "scheduling"
         assert body["power_state"] == 0
-        assert body["ip_address"] is None
+        # The port on the project's private network has its address from the start.
+        (fixed,) = body["addresses"]["private"]
+        assert fixed["type"] == "fixed" and fixed["addr"].startswith("10.0.0.")
+        assert body["ip_address"] == fixed["addr"]
+        assert body["security_groups"] == [{"name": "default"}]
+        assert body["volumes_attached"] == []
         assert body["launched_at"] is None
         assert body["fault"] is None
         assert body["locked"] is False

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from stackgate.bootstrap import Container
 from stackgate.compute.models import Server
-from stackgate.compute.schemas import ServerCreate
+from stackgate.compute.schemas import ServerCreate, ServerDetail
 from stackgate.compute.service import ComputeUoW
 from stackgate.core.context import RequestContext
 from stackgate.core.idempotency import StoredResponse
@@ -24,15 +24,16 @@ async def create_server(
     """Accept a server through the service, as POST /api/v1/vms does."""
     body = {"name": "web-01", "flavor": "m1.small", "image": "cirros-0.6", **fields}
     result = await container.servers.create(ctx, ServerCreate(**body), idempotency_key=key)
-    assert isinstance(result, Server), result
-    return result
+    assert isinstance(result, ServerDetail), result
+    return result.server
 
 
 async def create_or_replay(
     container: Container, ctx: RequestContext, *, key: str, **fields: Any
 ) -> Server | StoredResponse:
     body = {"name": "web-01", "flavor": "m1.small", "image": "cirros-0.6", **fields}
-    return await container.servers.create(ctx, ServerCreate(**body), idempotency_key=key)
+    result = await container.servers.create(ctx, ServerCreate(**body), idempotency_key=key)
+    return result.server if isinstance(result, ServerDetail) else result
 
 
 async def server_row(container: Container, server_id: str) -> Server:

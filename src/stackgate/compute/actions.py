@@ -6,11 +6,12 @@ from stackgate.catalog import service as catalog_service
 from stackgate.catalog.models import Image
 from stackgate.compute.errors import ResizeToSameFlavor
 from stackgate.compute.models import Server
-from stackgate.compute.schemas import ActionRequest, SnapshotCreate
+from stackgate.compute.schemas import ActionRequest, ServerDetail, SnapshotCreate
 from stackgate.compute.service import (
     ComputeUoW,
     ServerService,
     check_fits,
+    details_of,
     project_usage,
     view_of,
 )
@@ -43,7 +44,7 @@ class ServerActionService:
 
     async def act(
         self, ctx: RequestContext, server_id: str, action: str, body: ActionRequest | None
-    ) -> Server:
+    ) -> ServerDetail:
         """Start one lifecycle action (202); the worker finishes it."""
         policy.enforce(ctx, "server:action")
         body = body or ActionRequest()
@@ -77,8 +78,9 @@ class ServerActionService:
             server.updated_at = self._servers.clock.now()
             uow.operations.add(self._servers.new_operation(ctx, server, name, params))
             await uow.commit()
+            (detail,) = await details_of(uow.session, [server])
         self._servers.wake()
-        return server
+        return detail
 
     async def _params(
         self,
@@ -137,7 +139,7 @@ class ServerActionService:
 
     async def _set_lock(
         self, uow: ComputeUoW, ctx: RequestContext, server: Server, action: str, reason: str | None
-    ) -> Server:
+    ) -> ServerDetail:
         """Locking is ours alone (no cloud call): it takes effect and is logged at once."""
         server.locked = action == Action.LOCK
         server.locked_reason = reason if server.locked else None
@@ -146,7 +148,8 @@ class ServerActionService:
         op.finish(OpResult.SUCCESS)
         uow.operations.add(op)
         await uow.commit()
-        return server
+        (detail,) = await details_of(uow.session, [server])
+        return detail
 
     async def snapshot(self, ctx: RequestContext, server_id: str, data: SnapshotCreate) -> Image:
         """createImage: a queued image now, active when the cloud has uploaded it."""

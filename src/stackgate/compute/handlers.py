@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.catalog import service as catalog_service
+from stackgate.compute import build, volume_steps
 from stackgate.compute.models import Server
 from stackgate.compute.service import TRANSITIONAL, ComputeUoW
 from stackgate.compute.states import Action, VmState
@@ -30,7 +31,7 @@ from stackgate.compute.steps import (
 )
 from stackgate.core.clock import Clock
 from stackgate.core.errors import ConcurrentUpdate
-from stackgate.core.operations import OpResult, OpState
+from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import tag_for
 from stackgate.providers.base import (
     FlavorSpec,
@@ -42,6 +43,10 @@ from stackgate.providers.base import (
 )
 
 log = structlog.get_logger("stackgate.worker")
+_EAGER_WAITS = 5
+_WITH_RESOURCES = frozenset(
+    {Action.CREATE, Action.DELETE, Action.ATTACH_VOLUME, Action.DETACH_VOLUME}
+)
 
 
 class ServerOperationHandler:
@@ -74,6 +79,8 @@ class ServerOperationHandler:
                 await uow.commit()
                 return
             snapshot = OperationFacts.of(op, server)
+            if snapshot.action in _WITH_RESOURCES:
+                snapshot.build = await build.load_facts(uow.session, server.id)
             now = self._clock.now()
             # A delete waits until a step of another operation (a create that may be making
             # the server in the cloud right now) has ended, so it can find what that made.
@@ -82,9 +89,10 @@ class ServerOperationHandler:
                 and snapshot.phase == "submit"
                 and (await uow.operations.leased_for_resource(server.id, now=now, exclude=op.id))
             )
+        undoing = snapshot.action == Action.CREATE and snapshot.phase == build.COMPENSATE
         if busy:
             step = Step("progress")
-        elif now >= snapshot.deadline:
+        elif now >= snapshot.deadline and not undoing:
             step = Step("failed", message=f"{snapshot.action} did not finish within its deadline")
         else:
             try:
@@ -105,6 +113,10 @@ class ServerOperationHandler:
                 continue
 
     async def _drive(self, s: OperationFacts) -> Step:
+        if s.action == Action.CREATE:
+            return await build.drive(self._provider, s)
+        if s.action in volume_steps.VOLUME_ACTIONS:
+            return await volume_steps.drive(self._provider, s)
         if s.phase == "submit":
             updates = await self._submit(s)
             if "provider_id" in updates:
@@ -140,6 +152,7 @@ class ServerOperationHandler:
                 return {}
         match s.action:
             case Action.DELETE:
+                await build.detach_in_cloud(self._provider, pid, s.build)
                 await compute.delete_server(pid)
             case Action.START:
                 await compute.start_server(pid)
@@ -243,7 +256,16 @@ class ServerOperationHandler:
                 op.params = step.updates["params"]
             if "phase" in step.updates:
                 op.phase = step.updates["phase"]
-            match step.kind:
+            if s.action == Action.CREATE:
+                await self._record_build(uow, op, server, s, step, now)
+                step_kind = None
+            elif s.action in volume_steps.VOLUME_ACTIONS:
+                await volume_steps.record(uow.session, s, step, now)
+                self._end_or_reschedule(op, step, now)
+                step_kind = None
+            else:
+                step_kind = step.kind
+            match step_kind:
                 case "progress" | "retry":
                     if step.kind == "progress" and step.server is not None:
                         show_progress(server, s.action, step.server)
@@ -258,6 +280,7 @@ class ServerOperationHandler:
                     op.finish(OpResult.SUCCESS)
                 case "gone":
                     if s.action == Action.DELETE:
+                        await build.release_resources(uow, server.id, build_failed=False)
                         mark_deleted(server, now)
                         op.finish(OpResult.SUCCESS)
                     else:
@@ -284,6 +307,63 @@ class ServerOperationHandler:
             message=step.message,
         )
 
+    async def _record_build(
+        self,
+        uow: ComputeUoW,
+        op: Operation,
+        server: Server,
+        s: OperationFacts,
+        step: Step,
+        now: datetime,
+    ) -> None:
+        """A create step's outcome: progress, compensation on a failure, ERROR once undone."""
+        kind = step.kind
+        if kind in ("failed", "gone") and s.phase == build.COMPENSATE:
+            kind = "retry"  # undoing must finish: keep trying
+        match kind:
+            case "progress" | "retry":
+                task = step.updates.get("task_state")
+                if task is not None:
+                    server.set_state(VmState.BUILDING, task)
+                elif kind == "progress" and step.server is not None:
+                    show_progress(server, s.action, step.server)
+                await build.record_progress(uow.session, server.id, s.build, step, now)
+                self._reschedule(op, step, now)
+            case "failed" | "gone":
+                op.phase = build.COMPENSATE
+                op.params = build.enter_compensation(dict(op.params), s.phase, step)
+                op.message = step.message
+                op.next_attempt_at = now
+                op.lease_owner = op.lease_until = None
+            case "compensated":
+                await build.release_resources(uow, server.id, build_failed=True)
+                fail(server, now, 500, step.message or "Build failed")
+                server.ip_address = None
+                op.finish(OpResult.ERROR, step.message)
+            case "done":
+                await build.record_active(uow.session, server.id, s.build, now)
+                await self._settle(uow, server, s, step, now)
+                op.finish(OpResult.SUCCESS)
+
+    def _reschedule(self, op: Operation, step: Step, now: datetime) -> None:
+        # Waiting for ports or a volume: their workers usually finish within a few turns, so
+        # look again at once a few times before falling back to the poll interval.
+        waiting = step.updates.get("waiting") and op.attempts <= _EAGER_WAITS
+        immediate = step.kind == "progress" and (step.updates.get("immediate") or waiting)
+        delay = 0.0 if immediate else self._backoff(op.attempts if step.kind == "retry" else 0)
+        op.next_attempt_at = now + timedelta(seconds=delay)
+        op.lease_owner = op.lease_until = None
+        if step.message:
+            op.message = step.message
+
+    def _end_or_reschedule(self, op: Operation, step: Step, now: datetime) -> None:
+        if step.kind == "done":
+            op.finish(OpResult.SUCCESS)
+        elif step.kind in ("failed", "gone"):
+            op.finish(OpResult.ERROR, step.message)
+        else:
+            self._reschedule(op, step, now)
+
     def _backoff(self, attempts: int) -> float:
         if attempts <= 0:
             return self._poll_interval
@@ -293,6 +373,7 @@ class ServerOperationHandler:
         self, uow: ComputeUoW, server: Server, s: OperationFacts, step: Step, now: datetime
     ) -> None:
         if s.action == Action.DELETE:
+            await build.release_resources(uow, server.id, build_failed=False)
             mark_deleted(server, now)
             return
         current = step.server

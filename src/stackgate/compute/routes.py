@@ -10,16 +10,22 @@ from fastapi.responses import JSONResponse
 
 from stackgate.catalog.schemas import ImageList, ImageRead
 from stackgate.compute.actions import ServerActionService
-from stackgate.compute.models import Server
+from stackgate.compute.attachments import ServerVolumeService
 from stackgate.compute.schemas import (
     ActionList,
     ActionRequest,
+    SecurityGroupAction,
     ServerCreate,
+    ServerDetail,
     ServerList,
     ServerRead,
     ServerUpdate,
     SnapshotCreate,
+    VolumeAttach,
+    VolumeAttachmentList,
+    VolumeAttachmentRead,
 )
+from stackgate.compute.server_groups import ServerSecurityGroupService
 from stackgate.compute.service import ServerService
 from stackgate.compute.states import Status
 from stackgate.core.deps import ContextDep, IdempotencyKeyDep, PreferWaitDep, page_params
@@ -38,8 +44,18 @@ async def _actions(request: Request) -> ServerActionService:
     return service
 
 
+async def _volumes(request: Request) -> ServerVolumeService:
+    return ServerVolumeService(request.app.state.container.servers)
+
+
+async def _groups(request: Request) -> ServerSecurityGroupService:
+    return ServerSecurityGroupService(request.app.state.container.servers)
+
+
 ServersDep = Annotated[ServerService, Depends(_servers)]
 ActionsDep = Annotated[ServerActionService, Depends(_actions)]
+VolumesDep = Annotated[ServerVolumeService, Depends(_volumes)]
+GroupsDep = Annotated[ServerSecurityGroupService, Depends(_groups)]
 ServerPage = Annotated[
     PageRequest, Depends(page_params(["created_at", "updated_at", "name", "status"], "-created_at"))
 ]
@@ -85,14 +101,14 @@ def _location(server_id: str) -> str:
 
 
 async def _accepted(
-    servers: ServerService, ctx: ContextDep, server: Server, wait: float, response: Response
-) -> Server:
+    servers: ServerService, ctx: ContextDep, server: ServerDetail, wait: float, response: Response
+) -> ServerDetail:
     """202 with the resource and Location; with `Prefer: wait=N`, 200 once it settled."""
-    response.headers["Location"] = _location(server.id)
+    response.headers["Location"] = _location(server.server.id)
     if wait <= 0:
         response.status_code = status.HTTP_202_ACCEPTED
         return server
-    server, settled = await servers.wait(ctx, server.id, wait)
+    server, settled = await servers.wait(ctx, server.server.id, wait)
     response.headers["Preference-Applied"] = f"wait={wait:g}"
     response.status_code = status.HTTP_200_OK if settled else status.HTTP_202_ACCEPTED
     return server
@@ -102,7 +118,7 @@ async def _accepted(
     "",
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(409),
+    responses=problem_responses(403, 409),
     openapi_extra=_policy("server:create"),
 )
 async def create_server(
@@ -182,6 +198,35 @@ async def delete_server(
     return await _accepted(servers, ctx, server, wait, response)
 
 
+# Declared before the generic action route, which would otherwise match these paths.
+@router.post(
+    "/{server_id}/actions/add-security-group",
+    response_model=ServerRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+    openapi_extra=_policy("server:security_group"),
+)
+async def add_security_group(
+    server_id: str, data: SecurityGroupAction, ctx: ContextDep, groups: GroupsDep
+) -> object:
+    """Add a security group (name or id) to every port of the server (409 if already on)."""
+    return await groups.change(ctx, server_id, data, add=True)
+
+
+@router.post(
+    "/{server_id}/actions/remove-security-group",
+    response_model=ServerRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+    openapi_extra=_policy("server:security_group"),
+)
+async def remove_security_group(
+    server_id: str, data: SecurityGroupAction, ctx: ContextDep, groups: GroupsDep
+) -> object:
+    """Remove a security group from the server's ports (404 if it is not on the server)."""
+    return await groups.change(ctx, server_id, data, add=False)
+
+
 @router.post(
     "/{server_id}/actions/{action}",
     response_model=ServerRead,
@@ -241,3 +286,44 @@ async def list_snapshots(server_id: str, ctx: ContextDep, actions: ActionsDep) -
     """Images made from this server."""
     images = await actions.list_snapshots(ctx, server_id)
     return {"items": images, "total": len(images), "page": 1, "per_page": max(len(images), 1)}
+
+
+@router.post(
+    "/{server_id}/volumes",
+    response_model=VolumeAttachmentRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+    openapi_extra=_policy("server:volume"),
+)
+async def attach_volume(
+    server_id: str, data: VolumeAttach, ctx: ContextDep, volumes: VolumesDep, response: Response
+) -> object:
+    """Attach one of your available volumes (reserved now, in-use once the cloud attached it)."""
+    body = await volumes.attach(ctx, server_id, data)
+    response.headers["Location"] = f"/api/v1/vms/{server_id}/volumes/{body['volume_id']}"
+    return body
+
+
+@router.get(
+    "/{server_id}/volumes",
+    response_model=VolumeAttachmentList,
+    responses=_ONE,
+    openapi_extra=_policy("server:get"),
+)
+async def list_volume_attachments(server_id: str, ctx: ContextDep, volumes: VolumesDep) -> object:
+    """The server's volume attachments, root volume included."""
+    return {"items": await volumes.list(ctx, server_id)}
+
+
+@router.delete(
+    "/{server_id}/volumes/{volume_id}",
+    response_model=VolumeAttachmentRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACT,
+    openapi_extra=_policy("server:volume"),
+)
+async def detach_volume(
+    server_id: str, volume_id: str, ctx: ContextDep, volumes: VolumesDep
+) -> object:
+    """Detach a data volume (409 for the root volume, 404 if not attached here)."""
+    return await volumes.detach(ctx, server_id, volume_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,7 @@ from pydantic import (
 from stackgate.core.pagination import PageMeta
 from stackgate.core.schemas import (
     Description,
+    Flag,
     Input,
     Metadata,
     Name,
@@ -29,6 +31,19 @@ from stackgate.core.schemas import (
 )
 
 UserData = Annotated[Text, StringConstraints(max_length=65535)]
+VolumeId = Ref
+
+
+class BootVolume(Input):
+    """Boot from a new volume made from the server's image (Nova block_device_mapping_v2
+    source image, destination volume, boot_index 0)."""
+
+    size: Annotated[int, Field(ge=1, le=16384), Strict(), BeforeValidator(json_integer)] = Field(
+        description="Size of the root volume in GB (at least the image's min_disk)."
+    )
+    delete_on_termination: Flag = Field(
+        True, description="Delete the volume with the server (default true)."
+    )
 
 
 class ServerCreate(Input):
@@ -39,6 +54,25 @@ class ServerCreate(Input):
     metadata: Metadata = Field(default_factory=dict)
     key_name: Name | None = None
     user_data: UserData | None = Field(None, description="Cloud-init user data (max 64 KiB).")
+    networks: list[Ref] | None = Field(
+        None,
+        max_length=16,
+        description="Networks (ids or names) to plug a port into, one port each; default: the "
+        "project's private network.",
+    )
+    security_groups: list[Ref] | None = Field(
+        None,
+        max_length=16,
+        description="Security groups (names or ids) of the server's ports; default: default.",
+    )
+    boot_volume: BootVolume | None = Field(
+        None, description="Boot from a new volume made from the image."
+    )
+    volumes: list[VolumeId] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Ids of your available volumes to attach once the server is ACTIVE.",
+    )
 
 
 _UPDATABLE = ("name", "description", "metadata")
@@ -80,6 +114,59 @@ class SnapshotCreate(Input):
     name: Name
 
 
+class VolumeAttach(Input):
+    volume_id: VolumeId
+
+
+class SecurityGroupAction(Input):
+    """Body of add-security-group / remove-security-group."""
+
+    name: Ref
+
+
+class AddressRead(Output):
+    addr: str
+    type: Literal["fixed", "floating"]
+    port_id: str | None = None
+    mac_addr: str | None = None
+
+
+class SecurityGroupName(Output):
+    name: str
+
+
+class VolumeAttachedRead(Output):
+    id: str
+    device: str | None
+    delete_on_termination: bool
+
+
+class VolumeAttachmentRead(Output):
+    """One volume attachment of a server (Nova's os-volume_attachments)."""
+
+    id: str = Field(description="The volume id (as Nova names an attachment).")
+    volume_id: str
+    server_id: str
+    device: str | None
+    status: str = Field(description="The volume's status: reserved, attaching, in-use, ...")
+    delete_on_termination: bool
+
+
+class VolumeAttachmentList(Output):
+    items: list[VolumeAttachmentRead]
+
+
+@dataclass(slots=True)
+class ServerDetail:
+    """A server row with what other features know about it (ports, groups, volumes), so a
+    body is rendered without a query per server."""
+
+    server: Any
+    addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    security_groups: list[str] = field(default_factory=list)
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+
+
 class FlavorCopy(Output):
     id: str | None = Field(
         description="The catalog flavor this was copied from; it may have been deleted since."
@@ -106,6 +193,51 @@ class Link(Output):
     href: str
 
 
+def _row_of(data: Any) -> dict[str, Any]:
+    """The body fields of a server row (flavor and image copies, fault)."""
+    row = {
+        name: getattr(data, name)
+        for name in (
+            "id",
+            "project_id",
+            "name",
+            "description",
+            "status",
+            "vm_state",
+            "task_state",
+            "power_state",
+            "locked",
+            "locked_reason",
+            "ip_address",
+            "metadata_",
+            "key_name",
+            "created_at",
+            "updated_at",
+            "launched_at",
+            "deleted_at",
+            "version",
+        )
+    }
+    row["flavor"] = {
+        "id": data.flavor_id,
+        "name": data.flavor_name,
+        "vcpus": data.vcpus,
+        "ram_mb": data.ram_mb,
+        "disk_gb": data.disk_gb,
+    }
+    row["image"] = {"id": data.image_id, "name": data.image_name}
+    row["fault"] = (
+        None
+        if data.fault_code is None
+        else {
+            "code": data.fault_code,
+            "message": data.fault_message,
+            "created": data.fault_created_at,
+        }
+    )
+    return row
+
+
 class ServerRead(Output):
     id: str
     project_id: str
@@ -123,6 +255,11 @@ class ServerRead(Output):
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     key_name: str | None
     fault: FaultRead | None
+    addresses: dict[str, list[AddressRead]] = Field(
+        default_factory=dict, description="Fixed and floating addresses per network name."
+    )
+    security_groups: list[SecurityGroupName] = Field(default_factory=list)
+    volumes_attached: list[VolumeAttachedRead] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     launched_at: datetime | None
@@ -134,47 +271,13 @@ class ServerRead(Output):
     def _from_row(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return data
-        row = {
-            name: getattr(data, name)
-            for name in (
-                "id",
-                "project_id",
-                "name",
-                "description",
-                "status",
-                "vm_state",
-                "task_state",
-                "power_state",
-                "locked",
-                "locked_reason",
-                "ip_address",
-                "metadata_",
-                "key_name",
-                "created_at",
-                "updated_at",
-                "launched_at",
-                "deleted_at",
-                "version",
-            )
-        }
-        row["flavor"] = {
-            "id": data.flavor_id,
-            "name": data.flavor_name,
-            "vcpus": data.vcpus,
-            "ram_mb": data.ram_mb,
-            "disk_gb": data.disk_gb,
-        }
-        row["image"] = {"id": data.image_id, "name": data.image_name}
-        row["fault"] = (
-            None
-            if data.fault_code is None
-            else {
-                "code": data.fault_code,
-                "message": data.fault_message,
-                "created": data.fault_created_at,
-            }
-        )
-        return row
+        if isinstance(data, ServerDetail):
+            row = _row_of(data.server)
+            row["addresses"] = data.addresses
+            row["security_groups"] = [{"name": name} for name in data.security_groups]
+            row["volumes_attached"] = data.volumes
+            return row
+        return _row_of(data)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

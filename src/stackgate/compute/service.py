@@ -6,15 +6,18 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stackgate.block_storage import service as block_storage_service
 from stackgate.catalog import service as catalog_service
+from stackgate.catalog.models import Image
 from stackgate.compute.errors import ServerNotFound
 from stackgate.compute.models import Server
 from stackgate.compute.repository import ServerFilters, ServerRepository
-from stackgate.compute.schemas import ServerCreate, ServerRead, ServerUpdate
+from stackgate.compute.schemas import ServerCreate, ServerDetail, ServerRead, ServerUpdate
 from stackgate.compute.states import (
     Action,
     PowerState,
@@ -34,6 +37,8 @@ from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity import policy, quotas
+from stackgate.network import service as network_service
+from stackgate.network import sg_service
 
 # Statuses in which the cloud is still working; `Prefer: wait` waits them out.
 TRANSITIONAL = frozenset(
@@ -158,8 +163,9 @@ class ServerService:
 
     async def create(
         self, ctx: RequestContext, data: ServerCreate, *, idempotency_key: str | None = None
-    ) -> Server | StoredResponse:
-        """Accept a server: desired state + a create operation in one transaction (202)."""
+    ) -> ServerDetail | StoredResponse:
+        """Accept a server with its ports, boot volume and reserved data volumes, plus one
+        create operation, in one transaction (202); any refusal changes nothing."""
         policy.enforce(ctx, "server:create")
         scope = (
             None
@@ -180,7 +186,9 @@ class ServerService:
                     return stored
             flavor = await catalog_service.resolve_flavor(uow, data.flavor)
             image = await catalog_service.resolve_image(uow, ctx, data.image)
-            check_fits(flavor.disk_gb, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb, "flavor")
+            # Booting from a volume, the root disk is the volume: Nova skips the flavor's disk.
+            flavor_disk = 0 if data.boot_volume is not None else flavor.disk_gb
+            check_fits(flavor_disk, flavor.ram_mb, image.min_disk_gb, image.min_ram_mb, "flavor")
             await quotas.enforce(
                 uow,
                 ctx.project_id,
@@ -209,11 +217,14 @@ class ServerService:
                 updated_at=now,
             )
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
+            params = await self._plug(uow, ctx, server, data, image)
+            (detail,) = await details_of(uow.session, [server])
+            server.ip_address = first_fixed_address(detail)
             uow.servers.add(server)
-            uow.operations.add(self.new_operation(ctx, server, Action.CREATE))
+            uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params))
             await uow.flush()
             if scope is not None:
-                body = ServerRead.model_validate(server).model_dump(mode="json")
+                body = ServerRead.model_validate(detail).model_dump(mode="json")
                 uow.idempotency.add(
                     scope,
                     StoredResponse(202, body, server.id),
@@ -226,7 +237,46 @@ class ServerService:
                     raise
                 return await self._replay(scope)
         self.wake()
-        return server
+        return detail
+
+    async def _plug(
+        self, uow: ComputeUoW, ctx: RequestContext, server: Server, data: ServerCreate, image: Image
+    ) -> dict[str, Any]:
+        """Ports (one per network, with the groups), the boot volume and the data volumes'
+        reservations of a new server; returns the create operation's params naming them."""
+        if data.networks is None:
+            networks = [await network_service.ensure_private_network(uow, ctx.project_id)]
+        else:
+            networks = await network_service.resolve_networks(uow, ctx, data.networks)
+        # No groups named means the project's default group (made on first use).
+        groups = await sg_service.resolve_groups(uow, ctx, list(data.security_groups or []))
+        port_ids = []
+        for network in networks:
+            port = await network_service.create_server_port(
+                uow, ctx, network, groups, server.id, ctx.user_id
+            )
+            port_ids.append(port.id)
+        boot_volume_id = None
+        if data.boot_volume is not None:
+            boot = await block_storage_service.create_boot_volume(
+                uow,
+                ctx,
+                image_id=image.id,
+                image_min_disk_gb=image.min_disk_gb,
+                size_gb=data.boot_volume.size,
+                server_id=server.id,
+                delete_on_termination=data.boot_volume.delete_on_termination,
+            )
+            boot_volume_id = boot.id
+        if len(set(data.volumes)) != len(data.volumes):
+            raise InvalidInput("volumes: a volume is listed twice", field="volumes")
+        volume_ids: list[str] = []
+        if data.volumes:
+            reserved = await block_storage_service.reserve_volumes(
+                uow, ctx, data.volumes, server.id
+            )
+            volume_ids = [volume.id for volume in reserved]
+        return {"port_ids": port_ids, "boot_volume_id": boot_volume_id, "volume_ids": volume_ids}
 
     async def _replay(self, scope: IdempotencyScope) -> StoredResponse:
         """A concurrent request with the same key won the race: answer what it answered."""
@@ -236,11 +286,13 @@ class ServerService:
             raise ConcurrentUpdate("a concurrent request with this Idempotency-Key failed; retry")
         return stored
 
-    async def get(self, ctx: RequestContext, server_id: str) -> Server:
+    async def get(self, ctx: RequestContext, server_id: str) -> ServerDetail:
         """One server of the caller's project, deleted ones included."""
         policy.enforce(ctx, "server:get")
         async with self.reader() as uow:
-            return await self.load(uow, ctx, server_id)
+            server = await self.load(uow, ctx, server_id)
+            (detail,) = await details_of(uow.session, [server])
+            return detail
 
     async def list(
         self,
@@ -251,7 +303,7 @@ class ServerService:
         flavor: str | None,
         image: str | None,
         page: PageRequest,
-    ) -> PageResult[Server]:
+    ) -> PageResult[ServerDetail]:
         """The project's servers, DELETED ones only when asked for by status."""
         filters = ServerFilters(
             statuses=tuple(statuses_for_filter(status)) if status else (),
@@ -261,9 +313,18 @@ class ServerService:
         )
         policy.enforce(ctx, "server:list")
         async with self.reader() as uow:
-            return await uow.servers.list(ctx.project_id, filters=filters, page=page)
+            result = await uow.servers.list(ctx.project_id, filters=filters, page=page)
+            # One query per feature for the whole page, never one per server.
+            items = await details_of(uow.session, result.items)
+        return PageResult(
+            items=items,
+            total=result.total,
+            page=result.page,
+            per_page=result.per_page,
+            next_cursor=result.next_cursor,
+        )
 
-    async def update(self, ctx: RequestContext, server_id: str, data: ServerUpdate) -> Server:
+    async def update(self, ctx: RequestContext, server_id: str, data: ServerUpdate) -> ServerDetail:
         """Rename, describe or re-tag a server; `version` guards against lost updates."""
         policy.enforce(ctx, "server:update")
         async with self.uow() as uow:
@@ -283,15 +344,16 @@ class ServerService:
                 server.metadata_ = dict(data.metadata)
             server.updated_at = self._clock.now()
             await uow.commit()
-            return server
+            (detail,) = await details_of(uow.session, [server])
+            return detail
 
-    async def delete(self, ctx: RequestContext, server_id: str) -> Server:
+    async def delete(self, ctx: RequestContext, server_id: str) -> ServerDetail:
         """Soft delete: allowed with a task running; other operations are cancelled."""
         policy.enforce(ctx, "server:delete")
         async with self.uow() as uow:
             server = await self.load(uow, ctx, server_id)
             if server.status == Status.DELETED or server.task_state == TaskState.DELETING:
-                return server
+                return (await details_of(uow.session, [server]))[0]
             task = check_action(
                 Action.DELETE, view_of(server), server_id=server.id, is_admin=ctx.is_admin
             )
@@ -302,21 +364,23 @@ class ServerService:
             server.updated_at = self._clock.now()
             uow.operations.add(self.new_operation(ctx, server, Action.DELETE))
             await uow.commit()
+            (detail,) = await details_of(uow.session, [server])
         self.wake()
-        return server
+        return detail
 
     async def wait(
         self, ctx: RequestContext, server_id: str, seconds: float
-    ) -> tuple[Server, bool]:
+    ) -> tuple[ServerDetail, bool]:
         """Poll until the server's task ends (or `seconds`); returns (server, settled)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(seconds, self._config.max_wait)
         delay = 0.02
         while True:
-            server = await self.get(ctx, server_id)
+            detail = await self.get(ctx, server_id)
+            server = detail.server
             settled = server.task_state is None and server.status not in TRANSITIONAL
             if settled or loop.time() >= deadline:
-                return server, settled
+                return detail, settled
             await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
             delay = min(delay * 2, 0.25)
 
@@ -326,6 +390,43 @@ class ServerService:
         async with self.reader() as uow:
             server = await self.load(uow, ctx, server_id)
             return await uow.operations.list_for_resource(server.id)
+
+
+async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[ServerDetail]:
+    """Server bodies' extras (addresses, groups, volumes): one query per feature per page."""
+    ids = [server.id for server in servers]
+    if not ids:
+        return []
+    networking = await network_service.server_networking(session, ids)
+    volumes = await block_storage_service.volumes_of_servers(session, ids)
+    found = []
+    for server in servers:
+        net = networking.get(server.id)
+        found.append(
+            ServerDetail(
+                server=server,
+                addresses=dict(net.addresses) if net is not None else {},
+                security_groups=list(net.security_groups) if net is not None else [],
+                volumes=[
+                    {
+                        "id": volume.id,
+                        "device": volume.device,
+                        "delete_on_termination": volume.delete_on_termination,
+                    }
+                    for volume in volumes.get(server.id, [])
+                ],
+            )
+        )
+    return found
+
+
+def first_fixed_address(detail: ServerDetail) -> str | None:
+    """The server's first fixed address (the `ip_address` field kept from the seed API)."""
+    for addresses in detail.addresses.values():
+        for address in addresses:
+            if address.get("type") == "fixed":
+                return str(address["addr"])
+    return None
 
 
 async def servers_using(

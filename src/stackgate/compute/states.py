@@ -163,6 +163,11 @@ class Action(StrEnum):
     UNLOCK = "unlock"
     DELETE = "delete"
     CREATE = "create"
+    # Server operations that are no lifecycle action (no task_state; instance action log).
+    ATTACH_VOLUME = "attach_volume"
+    DETACH_VOLUME = "detach_volume"
+    ADD_SECURITY_GROUP = "add_security_group"
+    REMOVE_SECURITY_GROUP = "remove_security_group"
 
 
 # Accepted in the action path besides the canonical names (seed 000's words).

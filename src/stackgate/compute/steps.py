@@ -26,12 +26,47 @@ from stackgate.providers.base import (
 class Step:
     """What one step learned; applied to the rows in the write transaction."""
 
-    kind: str  # "progress" | "done" | "failed" | "retry" | "gone"
+    # "progress" | "done" | "failed" | "retry" | "gone" | "undone" | "compensated"
+    kind: str
     server: ProviderServer | None = None
     image: ProviderImage | None = None
     message: str | None = None
     fault_code: int = 500
     updates: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PortFact:
+    id: str
+    provider_id: str | None
+    status: str
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeFact:
+    id: str
+    provider_id: str | None
+    status: str
+    is_root: bool
+    device: str | None
+    error_message: str | None
+
+
+@dataclass(slots=True)
+class BuildFacts:
+    """The server's ports and volumes as our rows show them, copied out before cloud calls."""
+
+    ports: list[PortFact] = field(default_factory=list)
+    volumes: list[VolumeFact] = field(default_factory=list)
+
+    @property
+    def boot(self) -> VolumeFact | None:
+        return next((v for v in self.volumes if v.is_root), None)
+
+    @property
+    def data(self) -> list[VolumeFact]:
+        return [v for v in self.volumes if not v.is_root]
 
 
 @dataclass(slots=True)
@@ -53,6 +88,8 @@ class OperationFacts:
     metadata: dict[str, str]
     key_name: str | None
     user_data: str | None
+    # The server's ports and volumes (creates, deletes and volume actions load them).
+    build: BuildFacts = field(default_factory=BuildFacts)
 
     @classmethod
     def of(cls, op: Operation, server: Server) -> OperationFacts:
@@ -85,7 +122,9 @@ class OperationFacts:
             user_data=server.user_data,
         )
 
-    def spec(self) -> ServerSpec:
+    def spec(
+        self, *, port_ids: tuple[str, ...] = (), boot_volume_id: str | None = None
+    ) -> ServerSpec:
         if self.image is None:
             raise ProviderError("the server has no image to boot from")
         return ServerSpec(
@@ -97,6 +136,8 @@ class OperationFacts:
             metadata=self.metadata,
             key_name=self.key_name,
             user_data=self.user_data,
+            port_ids=port_ids,
+            boot_volume_id=boot_volume_id,
         )
 
     def deadline_passed(self, now: datetime) -> bool:

@@ -11,6 +11,7 @@ from tests.api.identity.personas import Cast, Tenant
 from tests.builders import assert_problem
 
 from stackgate.bootstrap import Container
+from stackgate.identity.quotas import DEFAULT_QUOTAS as DEFAULTS
 
 VM = {"flavor": "m1.tiny", "image": "cirros-0.6"}
 
@@ -38,18 +39,26 @@ def assert_quota_exceeded(
 class TestQuotaApi:
     async def test_defaults_and_usage(self, container: Container, tenant_a: Tenant) -> None:
         fresh = await quotas(tenant_a.reader.http, tenant_a.project_id)
-        assert fresh == {
-            "instances": {"limit": 10, "in_use": 0},
-            "cores": {"limit": 20, "in_use": 0},
-            "ram": {"limit": 51200, "in_use": 0},
-        }
+        assert fresh == {name: {"limit": limit, "in_use": 0} for name, limit in DEFAULTS.items()}
+        assert fresh["floating_ips"] == {"limit": 50, "in_use": 0}
         assert (await create(tenant_a.member.http, "a", flavor="m1.small")).status_code == 202
         assert (await create(tenant_a.member.http, "b", flavor="m1.medium")).status_code == 202
-        used = await quotas(tenant_a.reader.http, tenant_a.project_id)
-        assert {k: v["in_use"] for k, v in used.items()} == {
+        used = {
+            k: v["in_use"]
+            for k, v in (await quotas(tenant_a.reader.http, tenant_a.project_id)).items()
+        }
+        # Each server gets a port on the project's private network (made on first use, with its
+        # subnet) and the project's default security group with its four rules.
+        assert used == {
+            **{name: 0 for name in DEFAULTS},
             "instances": 2,
             "cores": 1 + 2,
             "ram": 2048 + 4096,
+            "ports": 2,
+            "networks": 1,
+            "subnets": 1,
+            "security_groups": 1,
+            "security_group_rules": 4,
         }
 
     async def test_only_the_cloud_admin_changes_limits(self, cast: Cast, tenant_a: Tenant) -> None:
@@ -65,7 +74,7 @@ class TestQuotaApi:
 
     async def test_bad_limits_are_refused(self, cast: Cast, tenant_a: Tenant) -> None:
         path = f"/api/v1/projects/{tenant_a.project_id}/quotas"
-        unknown = await cast.admin.put(path, json={"quotas": {"floating_ips": 3}})
+        unknown = await cast.admin.put(path, json={"quotas": {"fixed_ips": 3}})
         assert_problem(unknown, 400, "invalid_input")
         assert (await cast.admin.put(path, json={"quotas": {"instances": -2}})).status_code == 422
         missing = await cast.admin.put(

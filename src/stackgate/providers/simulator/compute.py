@@ -15,7 +15,7 @@ from stackgate.providers.base import (
     ProviderServer,
     ServerSpec,
 )
-from stackgate.providers.simulator import placement
+from stackgate.providers.simulator import attachments, placement
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.guards import (
     allow,
@@ -244,3 +244,18 @@ class SimulatorCompute:
         await env.store.run(work, write=True)
         env.faults.after_commit("create_server_image")
         return ProviderImage(id=image_id, name=name, status="queued", size_bytes=None)
+
+    async def create_volume_attachment(self, server_id: str, volume_id: str) -> str:
+        """os-volume_attachments: attach an available volume; returns the device (/dev/vdb).
+        The volume passes attaching -> in-use; a volume not available -> ProviderBadRequest."""
+        self._env.faults.before_call("create_volume_attachment")
+        device = await attachments.attach(self._env, server_id, volume_id)
+        self._env.faults.after_commit("create_volume_attachment")
+        return device
+
+    async def delete_volume_attachment(self, server_id: str, volume_id: str) -> None:
+        """Detach (detaching -> available); not attached to this server is not an error.
+        The root volume of a server booted from a volume cannot be detached (400)."""
+        self._env.faults.before_call("delete_volume_attachment")
+        await attachments.detach(self._env, server_id, volume_id)
+        self._env.faults.after_commit("delete_volume_attachment")

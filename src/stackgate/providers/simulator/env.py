@@ -20,6 +20,8 @@ class SimEnv:
     timing: Timing
     clock: Clock
     ipam_rng: random.Random
+    # Port addresses and MACs: a stream of its own, so servers' addresses do not shift.
+    net_rng: random.Random
 
     def draws_for(self, op: str) -> Callable[[], tuple[timedelta, bool]]:
         """An operation's duration and fate, drawn on first use only."""

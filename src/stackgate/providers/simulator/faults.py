@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from stackgate.providers.base import ProviderTimeout, ProviderUnavailable
+from stackgate.providers.base import ProviderError, ProviderTimeout, ProviderUnavailable
 
 
 def derived_rng(seed: int | None, stream: str) -> random.Random:
@@ -26,6 +26,13 @@ class FaultInjector:
         self._forced_api_errors = 0
         self._forced_failures = 0
         self._lost_responses = 0
+        self._failing_calls: dict[str, int] = {}
+
+    def fail_call(self, name: str, count: int = 1) -> None:
+        """The next `count` calls of the proxy method `name` fail (500) before changing anything."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        self._failing_calls[name] = self._failing_calls.get(name, 0) + count
 
     def inject_api_errors(self, count: int = 1) -> None:
         """The next `count` API calls answer 503 before changing anything."""
@@ -42,9 +49,17 @@ class FaultInjector:
     def clear(self) -> None:
         """Drop every forced fault."""
         self._forced_api_errors = self._forced_failures = self._lost_responses = 0
+        self._failing_calls.clear()
 
     def before_call(self, call: str) -> None:
-        """Raise a 503 for this call if it is due to fail."""
+        """Raise a 500 if a test asked this call to fail, or a 503 if it is due to fail."""
+        pending = self._failing_calls.get(call, 0)
+        if pending > 0:
+            if pending == 1:
+                del self._failing_calls[call]
+            else:
+                self._failing_calls[call] = pending - 1
+            raise ProviderError(f"injected failure in {call}", status_code=500)
         if self._forced_api_errors > 0:
             self._forced_api_errors -= 1
             failed = True

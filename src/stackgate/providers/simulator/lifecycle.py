@@ -22,6 +22,7 @@ from stackgate.compute.states import (
     outcome_of,
 )
 from stackgate.providers.base import Fault, FlavorSpec, ProviderServer
+from stackgate.providers.simulator.bindings import release_server
 from stackgate.providers.simulator.scheduler import NO_VALID_HOST
 from stackgate.providers.simulator.tables import SimImage, SimServer
 from stackgate.providers.simulator.timing import elapsed_fraction, step_of
@@ -98,7 +99,7 @@ def to_dto(server: SimServer, now: datetime) -> ProviderServer:
         power_state=int(server.power_state),
         flavor=flavor_spec(server.flavor),
         image_id=server.image_id,
-        ip_address=server.ip_address,
+        ip_address=server.ip_address or server.port_address,
         host=server.host,
         fault=fault,
         launched_at=server.launched_at,
@@ -144,8 +145,19 @@ async def settle_due(session: AsyncSession, now: datetime) -> None:
         await _finish(session, server)
 
 
+async def servers_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether a server operation waits to be applied (it may bind or release ports and
+    volumes, so the other proxies apply it before they answer)."""
+    stmt = (
+        select(SimServer.id).where(SimServer.action.is_not(None), SimServer.ends_at <= now).limit(1)
+    )
+    return (await session.scalar(stmt)) is not None
+
+
 async def drop(session: AsyncSession, server: SimServer) -> None:
-    """Remove a server; an unfinished snapshot dies with it, finished images outlive it."""
+    """Remove a server; an unfinished snapshot dies with it, finished images outlive it, its
+    ports are unbound and its volumes detached."""
+    await release_server(session, server.id)
     await session.execute(
         delete(SimImage).where(SimImage.server_id == server.id, SimImage.status != IMAGE_ACTIVE)
     )
@@ -214,8 +226,11 @@ async def _fail(session: AsyncSession, server: SimServer, message: str) -> None:
     rollback = any(server.params.get(flag) for flag in _ROLLBACKS)
     if action == Action.CREATE:
         # A failed build releases its host and port; it never launched (only delete helps).
+        # Ports it was given are unbound and volumes detached (nova _cleanup_allocated_networks,
+        # _cleanup_volumes).
         server.vm_state, server.power_state = VmState.ERROR, PowerState.NOSTATE
-        server.host = server.ip_address = None
+        server.host = server.ip_address = server.port_address = None
+        await release_server(session, server.id)
     elif action == Action.SNAPSHOT:
         # nova's delete_image_on_error: the image goes, the server stays as it was.
         await abandon(session, server)

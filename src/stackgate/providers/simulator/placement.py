@@ -6,12 +6,15 @@ lock order for all of them, so they cannot deadlock one another.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.compute.states import Action, PowerState, TaskState, VmState
 from stackgate.core.ids import new_id
 from stackgate.providers.base import FlavorSpec, ProviderServer, ProviderUnavailable, ServerSpec
+from stackgate.providers.simulator.bindings import bind, check_boot_resources
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.guards import allow, check_boot, check_resize, locked_server
 from stackgate.providers.simulator.ipam import pick_address
@@ -30,16 +33,25 @@ _ADDRESS_TRIES = 8
 
 
 async def create(env: SimEnv, spec: ServerSpec) -> ProviderServer:
-    """Place a new server (or not: NoValidHost shows at the end of scheduling)."""
-    check_boot(spec.flavor, spec.image)
+    """Place a new server (or not: NoValidHost shows at the end of scheduling).
+
+    With `port_ids` the server takes those ports (bound at once, its address is the first
+    port's); with `boot_volume_id` it boots from that volume and holds no disk on its host.
+    """
+    from_volume = spec.boot_volume_id is not None
+    # Booting from a volume, the image's min_disk is checked against the volume instead.
+    check_boot(spec.flavor, replace(spec.image, min_disk_gb=0) if from_volume else spec.image)
     draws = env.draws_for(Action.CREATE)
 
     async def work(session: AsyncSession) -> ProviderServer:
         now = env.clock.now()
         hosts = await lock_hypervisors(session)
         await settle_due(session, now)
+        held = await check_boot_resources(
+            session, spec.port_ids, spec.boot_volume_id, spec.image, now
+        )
         flavor = flavor_data(spec.flavor)
-        host = choose_host(hosts, await usage(session), Resources.of(flavor))
+        host = choose_host(hosts, await usage(session), Resources.of(flavor, disk=not from_volume))
         server = SimServer(
             id=new_id(),
             name=spec.name,
@@ -53,6 +65,8 @@ async def create(env: SimEnv, spec: ServerSpec) -> ProviderServer:
             power_state=PowerState.NOSTATE,
             host=host,
             ip_address=None,
+            port_address=None,
+            boot_volume_id=spec.boot_volume_id,
             fault=None,
             launched_at=None,
             locked=False,
@@ -71,7 +85,11 @@ async def create(env: SimEnv, spec: ServerSpec) -> ProviderServer:
             fails=fails,
             params=params,
         )
-        await _insert(env, session, server, with_address=host is not None)
+        legacy_address = host is not None and not spec.port_ids
+        await _insert(env, session, server, with_address=legacy_address)
+        if host is not None:  # a request no host takes never gets as far as the network
+            bind(held, server.id)
+            server.port_address = held.address
         return to_dto(server, now)
 
     return await env.store.run(work, write=True)
@@ -108,10 +126,11 @@ async def resize(env: SimEnv, server_id: str, flavor: FlavorSpec) -> None:
         task = allow(server, Action.RESIZE, now)
         check_resize(server.flavor, flavor)
         new = flavor_data(flavor)
-        need = Resources.of(server.flavor).widest(Resources.of(new))
+        disk = server.boot_volume_id is None
+        need = Resources.of(server.flavor, disk=disk).widest(Resources.of(new, disk=disk))
         used = await usage(session, exclude=server.id)
         params: dict[str, object] = {"flavor": new}
-        if new["disk_gb"] < server.flavor["disk_gb"]:
+        if disk and new["disk_gb"] < server.flavor["disk_gb"]:
             params["disk_down"] = True  # the driver refuses to shrink a root disk
         elif choose_host(hosts, used, need, only=server.host) is None:
             params["no_host"] = True
@@ -134,7 +153,8 @@ async def unshelve(env: SimEnv, server_id: str) -> None:
         server = await locked_server(session, server_id, now)
         task = allow(server, Action.UNSHELVE, now)
         used = await usage(session, exclude=server.id)
-        server.host = choose_host(hosts, used, Resources.of(server.flavor))
+        need = Resources.of(server.flavor, disk=server.boot_volume_id is None)
+        server.host = choose_host(hosts, used, need)
         duration, fails = draws()
         if server.host is None:
             duration /= SCHEDULING_SHARE

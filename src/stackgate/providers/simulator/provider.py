@@ -12,15 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.providers.base import ComputeProvider, ImageProvider, Provider
+from stackgate.providers.network import NetworkProvider
+from stackgate.providers.simulator.block_storage import SimulatorBlockStorage
 from stackgate.providers.simulator.compute import SimulatorCompute
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.faults import FaultInjector, derived_rng
 from stackgate.providers.simulator.image import SimulatorImage
 from stackgate.providers.simulator.lifecycle import settle_due
+from stackgate.providers.simulator.network import SimulatorNetwork, seed_rows
 from stackgate.providers.simulator.scheduler import Resources, capacity_of, usage
 from stackgate.providers.simulator.store import Store
 from stackgate.providers.simulator.tables import SimHypervisor
 from stackgate.providers.simulator.timing import Timing
+from stackgate.providers.storage import BlockStorageProvider
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/simulator.db"
 
@@ -40,6 +44,8 @@ class SimulatorProvider:
     name = "simulator"
     compute: ComputeProvider
     image: ImageProvider
+    block_storage: BlockStorageProvider
+    network: NetworkProvider
 
     def __init__(
         self,
@@ -72,9 +78,12 @@ class SimulatorProvider:
             timing=Timing(speed=speed, durations=durations, rng=derived_rng(seed, "timing")),
             clock=clock or SystemClock(),
             ipam_rng=derived_rng(seed, "ipam"),
+            net_rng=derived_rng(seed, "network"),
         )
         self.compute = SimulatorCompute(self._env)
         self.image = SimulatorImage(self._env)
+        self.block_storage = SimulatorBlockStorage(self._env)
+        self.network = SimulatorNetwork(self._env)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> SimulatorProvider:
@@ -94,9 +103,11 @@ class SimulatorProvider:
         )
 
     async def start(self) -> None:
-        """Open the store, create its tables and seed the hypervisors that are missing."""
+        """Open the store, create its tables and seed the hypervisors and the shared external
+        network `public` where they are missing."""
         await self.store.start(
-            [SimHypervisor(name=n, vcpus=c, ram_mb=r, disk_gb=d) for n, c, r, d in self._hosts]
+            [SimHypervisor(name=n, vcpus=c, ram_mb=r, disk_gb=d) for n, c, r, d in self._hosts],
+            seed_rows(self._env.clock.now()),
         )
 
     async def close(self) -> None:
@@ -110,6 +121,12 @@ class SimulatorProvider:
     def inject_api_errors(self, count: int = 1) -> None:
         """Test hook: the next `count` API calls answer 503 without changing anything."""
         self.faults.inject_api_errors(count)
+
+    def fail_call(self, name: str, count: int = 1) -> None:
+        """Test hook: the next `count` calls of the proxy method `name` (any proxy, e.g.
+        "create_port", "create_volume", "create_server") raise ProviderError('injected failure
+        in <name>', status_code=500) before changing anything."""
+        self.faults.fail_call(name, count)
 
     def fail_next(self, count: int = 1) -> None:
         """Test hook: the next `count` operations started end in a failure."""

@@ -22,8 +22,10 @@ class Resources:
     disk_gb: int = 0
 
     @classmethod
-    def of(cls, flavor: Mapping[str, Any]) -> Resources:
-        return cls(int(flavor["vcpus"]), int(flavor["ram_mb"]), int(flavor["disk_gb"]))
+    def of(cls, flavor: Mapping[str, Any], *, disk: bool = True) -> Resources:
+        """What a flavor takes on a host; `disk=False` for a server booted from a volume."""
+        disk_gb = int(flavor["disk_gb"]) if disk else 0
+        return cls(int(flavor["vcpus"]), int(flavor["ram_mb"]), disk_gb)
 
     def __add__(self, other: Resources) -> Resources:
         return Resources(
@@ -55,11 +57,12 @@ def capacity_of(hypervisor: SimHypervisor) -> Resources:
 
 def footprint(server: SimServer) -> Resources:
     """What a server holds on its host; during a resize both flavors, so a revert always fits."""
-    held = Resources.of(server.flavor)
+    disk = server.boot_volume_id is None  # a boot volume holds the root disk, not the host
+    held = Resources.of(server.flavor, disk=disk)
     if server.old_flavor is not None:
-        held = held.widest(Resources.of(server.old_flavor))
+        held = held.widest(Resources.of(server.old_flavor, disk=disk))
     if server.action == Action.RESIZE and "flavor" in server.params:
-        held = held.widest(Resources.of(server.params["flavor"]))
+        held = held.widest(Resources.of(server.params["flavor"], disk=disk))
     return held
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -75,8 +75,8 @@ class Store:
             raise ProviderUnavailable("simulator store not started", status_code=503)
         return self._engine
 
-    async def start(self, hypervisors: list[SimHypervisor]) -> None:
-        """Create the engine and tables, and add the hypervisors that are missing."""
+    async def start(self, hypervisors: list[SimHypervisor], seeds: Sequence[SimBase] = ()) -> None:
+        """Create the engine and tables, and add the hypervisors and seeded rows missing."""
         async with self._start_lock:
             if self._engine is not None:
                 return
@@ -87,7 +87,7 @@ class Store:
                 self._engine = engine
                 # autoflush: a locking re-read (populate_existing) must see what we changed.
                 self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
-                await self._seed(hypervisors)
+                await self._seed(hypervisors, seeds)
             except DBAPIError as exc:
                 self._engine = None
                 await engine.dispose()
@@ -188,12 +188,15 @@ class Store:
                 if attempt == 2:
                     raise
 
-    async def _seed(self, hypervisors: list[SimHypervisor]) -> None:
+    async def _seed(self, hypervisors: list[SimHypervisor], seeds: Sequence[SimBase]) -> None:
         for attempt in range(3):
             try:
                 async with self.transaction(write=True) as session:
                     known = set((await session.scalars(select(SimHypervisor.name))).all())
                     session.add_all(h for h in hypervisors if h.name not in known)
+                    for row in seeds:
+                        if await session.get(type(row), _primary_key(row)) is None:
+                            session.add(row)
                 return
             except IntegrityError:
                 if attempt == 2:
@@ -219,3 +222,8 @@ def _tune_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
         # cannot interleave, and no deferred transaction fails while upgrading its lock.
         write = bool(conn.get_execution_options().get(_WRITE))
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _primary_key(row: SimBase) -> tuple[Any, ...]:
+    mapper = inspect(type(row))
+    return tuple(getattr(row, mapper.get_property_by_column(c).key) for c in mapper.primary_key)

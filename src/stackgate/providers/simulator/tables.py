@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, MetaData, String
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from stackgate.core.db import NAMING_CONVENTION, UTCDateTime
@@ -38,6 +38,9 @@ class SimServer(SimBase):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     # Rows are removed when a delete completes, so this unique key covers live servers only.
     ip_address: Mapped[str | None] = mapped_column(String(45), nullable=True, unique=True)
+    # The first fixed IP of the ports it was booted with (not unique: project networks overlap).
+    port_address: Mapped[str | None] = mapped_column(String(45), nullable=True, default=None)
+    boot_volume_id: Mapped[str | None] = mapped_column(String(36), nullable=True, default=None)
     fault: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[datetime | None] = mapped_column(nullable=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -73,3 +76,153 @@ class SimHypervisor(SimBase):
     vcpus: Mapped[int] = mapped_column(Integer)
     ram_mb: Mapped[int] = mapped_column(Integer)
     disk_gb: Mapped[int] = mapped_column(Integer)
+
+
+class SimVolume(SimBase):
+    """A Cinder volume with its one attachment and the operation running on it."""
+
+    __tablename__ = "sim_volume"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    size_gb: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    volume_type: Mapped[str] = mapped_column(String(255))
+    image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    server_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    device: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime]
+    # The pending operation (create, delete, extend, attach, detach), settled lazily.
+    action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    will_fail: Mapped[bool] = mapped_column(Boolean, default=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SimSnapshot(SimBase):
+    """A Cinder volume snapshot."""
+
+    __tablename__ = "sim_snapshot"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    size_gb: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[datetime]
+    action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    will_fail: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SimNetwork(SimBase):
+    __tablename__ = "sim_network"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class SimSubnet(SimBase):
+    __tablename__ = "sim_subnet"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cidr: Mapped[str] = mapped_column(String(64))
+    ip_version: Mapped[int] = mapped_column(Integer, default=4)
+    gateway_ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    # [[first, last], ...]
+    pools: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class SimIPAllocation(SimBase):
+    """An address in use: a port's fixed IP or a floating IP (Neutron's hidden FIP port)."""
+
+    __tablename__ = "sim_ip_allocation"
+
+    subnet_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(45), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), index=True)
+    port_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    floating_ip_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+
+
+class SimPort(SimBase):
+    __tablename__ = "sim_port"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    mac_address: Mapped[str] = mapped_column(String(17), unique=True)
+    device_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    device_owner: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+    # [[subnet_id, ip_address], ...] in the order asked for.
+    fixed_ips: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    security_group_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class SimSecurityGroup(SimBase):
+    __tablename__ = "sim_security_group"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    # The project id for a project's `default` group: one per project even under races.
+    default_for: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class SimRule(SimBase):
+    __tablename__ = "sim_security_group_rule"
+    __table_args__ = (UniqueConstraint("security_group_id", "rule_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(String(36), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    ethertype: Mapped[str] = mapped_column(String(8))
+    protocol: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    port_range_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    port_range_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    remote_group_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    # What makes two rules the same (Neutron's duplicate check ignores the description).
+    rule_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class SimFloatingIP(SimBase):
+    __tablename__ = "sim_floating_ip"
+    __table_args__ = (UniqueConstraint("port_id", "fixed_ip_address"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    address: Mapped[str] = mapped_column(String(45))
+    network_id: Mapped[str] = mapped_column(String(36), index=True)
+    subnet_id: Mapped[str] = mapped_column(String(36))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+    port_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]

@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-# Seconds before the speed factor; keys are states.Action values.
+# Seconds before the speed factor; keys are states.Action values and the volume operations.
 DEFAULT_DURATIONS: dict[str, tuple[float, float]] = {
     "create": (2.0, 5.0),
     "delete": (0.5, 1.5),
@@ -24,6 +24,14 @@ DEFAULT_DURATIONS: dict[str, tuple[float, float]] = {
     "snapshot": (2.0, 5.0),
     "shelve": (2.0, 4.0),
     "unshelve": (2.0, 4.0),
+    # Cinder (and Nova's volume attachments)
+    "volume-create": (1.0, 3.0),
+    "volume-delete": (0.5, 1.5),
+    "volume-extend": (1.0, 2.0),
+    "volume-attach": (0.5, 1.5),
+    "volume-detach": (0.5, 1.5),
+    "snapshot-create": (1.0, 3.0),
+    "snapshot-delete": (0.5, 1.5),
 }
 
 

@@ -1,0 +1,254 @@
+"""Volume use cases: /api/v1/volumes (one unit of work each; snapshots are in snapshots.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.block_storage import states
+from stackgate.block_storage.errors import (
+    InvalidNewSize,
+    VolumeAttached,
+    VolumeHasSnapshots,
+    VolumeNotFound,
+)
+from stackgate.block_storage.models import Volume
+from stackgate.block_storage.repository import VolumeFilters
+from stackgate.block_storage.schemas import VolumeCreate, VolumeRead, VolumeTypeRead, VolumeUpdate
+from stackgate.block_storage.service import (
+    BlockStorageConfig,
+    BlockStorageUoW,
+    check_fits,
+    enforce_quota,
+    image_for_volume,
+    new_operation,
+    provider_image_ref,
+    queue_delete,
+)
+from stackgate.block_storage.states import VolumeOp, VolumeStatus
+from stackgate.core.clock import Clock
+from stackgate.core.context import RequestContext
+from stackgate.core.errors import ConcurrentUpdate
+from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
+from stackgate.core.ids import new_id, stable_id
+from stackgate.core.operations import Operation
+from stackgate.core.pagination import PageRequest, PageResult
+from stackgate.identity import policy
+
+
+class VolumeService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock,
+        config: BlockStorageConfig,
+        wakeup: Any = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._config = config
+        self._wakeup = wakeup
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def config(self) -> BlockStorageConfig:
+        return self._config
+
+    def wake(self) -> None:
+        self._wakeup()
+
+    def uow(self) -> BlockStorageUoW:
+        return BlockStorageUoW(self._sessionmaker)
+
+    async def load(self, uow: BlockStorageUoW, ctx: RequestContext, volume_id: str) -> Volume:
+        """The caller's volume (the cloud admin reaches every project's); else 404."""
+        if ctx.is_admin:
+            volume = await uow.volumes.get_unscoped(volume_id)
+        else:
+            volume = await uow.volumes.get(ctx.project_id, volume_id)
+        if volume is None:
+            raise VolumeNotFound(volume_id)
+        return volume
+
+    def operation(
+        self, ctx: RequestContext, volume: Volume, action: str, params: dict[str, Any] | None = None
+    ) -> Operation:
+        return new_operation(
+            project_id=volume.project_id,
+            user_id=ctx.user_id,
+            request_id=ctx.request_id,
+            resource_type="volume",
+            resource_id=volume.id,
+            action=action,
+            params=params,
+            now=self._clock.now(),
+            timeout=self._config.operation_timeout,
+        )
+
+    async def create(
+        self, ctx: RequestContext, data: VolumeCreate, *, idempotency_key: str | None = None
+    ) -> Volume | StoredResponse:
+        """Accept a volume: a creating row and its create operation in one transaction."""
+        policy.enforce(ctx, "volume:create")
+        volume_type = states.resolve_volume_type(data.volume_type)
+        scope = (
+            None
+            if idempotency_key is None
+            else IdempotencyScope(
+                ctx.project_id,
+                "POST",
+                "/api/v1/volumes",
+                idempotency_key,
+                fingerprint(data.model_dump(mode="json")),
+            )
+        )
+        async with self.uow() as uow:
+            now = self._clock.now()
+            if scope is not None:
+                stored = await uow.idempotency.find(scope, now=now)
+                if stored is not None:
+                    return stored
+            image = None
+            if data.image is not None:
+                image = await image_for_volume(uow, ctx, data.image)
+                check_fits(data.size, image.min_disk_gb)
+            await enforce_quota(uow, ctx.project_id, {"volumes": 1, "gigabytes": data.size})
+            volume = Volume(
+                id=new_id(),
+                project_id=ctx.project_id,
+                user_id=ctx.user_id,
+                name=data.name or "",
+                description=data.description,
+                size_gb=data.size,
+                volume_type=volume_type,
+                status=VolumeStatus.CREATING,
+                image_id=image.id if image else None,
+                bootable=image is not None,
+                is_root=False,
+                delete_on_termination=False,
+                created_at=now,
+                updated_at=now,
+            )
+            uow.volumes.add(volume)
+            params = {"image_ref": provider_image_ref(image)} if image else {}
+            uow.operations.add(self.operation(ctx, volume, "create", params))
+            await uow.flush()
+            if scope is not None:
+                body = VolumeRead.model_validate(volume).model_dump(mode="json")
+                uow.idempotency.add(
+                    scope,
+                    StoredResponse(202, body, volume.id),
+                    expires_at=now + self._config.idempotency_ttl,
+                )
+            try:
+                await uow.commit()
+            except IntegrityError:
+                if scope is None:
+                    raise
+                return await self._replay(scope)
+        self.wake()
+        return volume
+
+    async def _replay(self, scope: IdempotencyScope) -> StoredResponse:
+        async with self.uow() as uow:
+            stored = await uow.idempotency.find(scope, now=self._clock.now())
+        if stored is None:
+            raise ConcurrentUpdate("a concurrent request with this Idempotency-Key failed; retry")
+        return stored
+
+    def volume_types(self, ctx: RequestContext) -> list[VolumeTypeRead]:
+        """The seeded volume types (constants: no table, no transaction)."""
+        policy.enforce(ctx, "volume:read")
+        return [
+            VolumeTypeRead(
+                id=stable_id(f"volume_type/{name}"),
+                name=name,
+                description=description,
+                is_default=name == states.DEFAULT_VOLUME_TYPE,
+            )
+            for name, description in states.VOLUME_TYPES.items()
+        ]
+
+    async def get(self, ctx: RequestContext, volume_id: str) -> Volume:
+        policy.enforce(ctx, "volume:read")
+        async with self.uow() as uow:
+            return await self.load(uow, ctx, volume_id)
+
+    async def list(
+        self, ctx: RequestContext, *, status: str | None, name: str | None, page: PageRequest
+    ) -> PageResult[Volume]:
+        policy.enforce(ctx, "volume:read")
+        async with self.uow() as uow:
+            return await uow.volumes.list(
+                ctx.project_id, filters=VolumeFilters(status=status, name=name), page=page
+            )
+
+    async def update(self, ctx: RequestContext, volume_id: str, data: VolumeUpdate) -> Volume:
+        """Rename or describe; `version` guards against lost updates (409 when stale)."""
+        policy.enforce(ctx, "volume:update")
+        async with self.uow() as uow:
+            volume = await self.load(uow, ctx, volume_id)
+            if data.version is not None and data.version != volume.version:
+                raise ConcurrentUpdate(
+                    f"version {data.version} is stale; the volume is at version {volume.version}"
+                )
+            changes = data.model_dump(exclude_unset=True, exclude={"version"})
+            if "name" in changes and data.name is not None:
+                volume.name = data.name
+            if "description" in changes:
+                volume.description = data.description
+            volume.updated_at = self._clock.now()
+            await uow.commit()
+            return volume
+
+    async def delete(self, ctx: RequestContext, volume_id: str) -> Volume:
+        """Only available or error, never attached, never with snapshots; 202 deleting."""
+        policy.enforce(ctx, "volume:delete")
+        async with self.uow() as uow:
+            volume = await self.load(uow, ctx, volume_id)
+            if volume.status == VolumeStatus.DELETING:
+                return volume
+            states.check_volume(VolumeOp.DELETE, volume.status, volume_id=volume.id)
+            if volume.server_id is not None:
+                raise VolumeAttached(volume.id, volume.server_id)
+            count = await uow.snapshots.count_of(volume.id)
+            if count:
+                raise VolumeHasSnapshots(volume.id, count)
+            for op in await uow.operations.open_for_resource(volume.id):
+                op.cancel("superseded by delete")
+            queue_delete(
+                uow,
+                volume,
+                user_id=ctx.user_id,
+                request_id=ctx.request_id,
+                timeout=self._config.operation_timeout,
+            )
+            await uow.commit()
+        self.wake()
+        return volume
+
+    async def extend(self, ctx: RequestContext, volume_id: str, new_size: int) -> Volume:
+        """os-extend: only available, only larger; the growth counts against gigabytes."""
+        policy.enforce(ctx, "volume:action")
+        async with self.uow() as uow:
+            volume = await self.load(uow, ctx, volume_id)
+            states.check_volume(VolumeOp.EXTEND, volume.status, volume_id=volume.id)
+            if new_size <= volume.size_gb:
+                raise InvalidNewSize(new_size, volume.size_gb)
+            await enforce_quota(uow, volume.project_id, {"gigabytes": new_size - volume.size_gb})
+            volume.status = VolumeStatus.EXTENDING
+            volume.updated_at = self._clock.now()
+            uow.operations.add(
+                self.operation(
+                    ctx, volume, "extend", {"new_size": new_size, "old_size": volume.size_gb}
+                )
+            )
+            await uow.commit()
+        self.wake()
+        return volume

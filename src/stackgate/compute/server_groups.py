@@ -1,0 +1,70 @@
+"""add-security-group / remove-security-group (Nova's addSecurityGroup / removeSecurityGroup):
+the group is linked to (or unlinked from) every port of the server at once, and a port
+update operation per port lets the network worker apply it in the cloud."""
+
+from __future__ import annotations
+
+from stackgate.compute.build import load_facts
+from stackgate.compute.errors import (
+    GroupAlreadyOnServer,
+    GroupNotOnServer,
+    ServerHasNoPorts,
+    ServerNotFound,
+)
+from stackgate.compute.schemas import SecurityGroupAction, ServerDetail
+from stackgate.compute.service import ServerService, details_of
+from stackgate.compute.states import Action, Status
+from stackgate.core.context import RequestContext
+from stackgate.core.operations import OpResult
+from stackgate.identity import policy
+from stackgate.network import service as network_service
+from stackgate.network import sg_service
+
+
+class ServerSecurityGroupService:
+    def __init__(self, servers: ServerService) -> None:
+        self._servers = servers
+
+    async def change(
+        self, ctx: RequestContext, server_id: str, data: SecurityGroupAction, *, add: bool
+    ) -> ServerDetail:
+        """Add (409 if already there) or remove (404 if not there) a group on every port."""
+        policy.enforce(ctx, "server:security_group")
+        async with self._servers.uow() as uow:
+            server = await self._servers.load(uow, ctx, server_id)
+            if server.status == Status.DELETED:
+                raise ServerNotFound(server_id)
+            (group,) = await sg_service.resolve_groups(uow, ctx, [data.name])
+            ports = (await load_facts(uow.session, server.id)).ports
+            if not ports:
+                raise ServerHasNoPorts(server.id)
+            current = await sg_service.groups_of_ports(uow.session, [p.id for p in ports])
+            on_ports = [p.id for p in ports if any(g.id == group.id for g in current[p.id])]
+            if add and len(on_ports) == len(ports):
+                raise GroupAlreadyOnServer(server.id, data.name)
+            if not add and not on_ports:
+                raise GroupNotOnServer(server.id, data.name)
+            for port in ports:
+                groups = [g for g in current[port.id] if g.id != group.id]
+                if add:
+                    groups.append(group)
+                await sg_service.set_port_groups(uow, port.id, groups)
+                network_service.queue(
+                    uow,
+                    project_id=server.project_id,
+                    resource_type="port",
+                    resource_id=port.id,
+                    action="update",
+                    ctx=ctx,
+                    params={"security_group_ids": [g.id for g in groups]},
+                )
+            action = Action.ADD_SECURITY_GROUP if add else Action.REMOVE_SECURITY_GROUP
+            # Logged in the instance action log; the port operations do the cloud's part.
+            record = self._servers.new_operation(ctx, server, action, {"group_id": group.id})
+            record.finish(OpResult.SUCCESS)
+            uow.operations.add(record)
+            server.updated_at = self._servers.clock.now()
+            await uow.commit()
+            (detail,) = await details_of(uow.session, [server])
+        self._servers.wake()
+        return detail

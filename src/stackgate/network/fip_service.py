@@ -1,0 +1,232 @@
+"""Floating IP use cases: allocate from an external network's pool, associate with a
+server's port (one per fixed IP), disassociate, release. Association shows in the row at once
+(the unique key enforces one floating IP per fixed IP); the status stays DOWN until the
+worker has wired it in the cloud, then ACTIVE (as ML2/OVN report it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.core.context import RequestContext
+from stackgate.core.errors import InvalidInput
+from stackgate.core.ids import new_id
+from stackgate.core.pagination import PageRequest, PageResult
+from stackgate.core.uow import UnitOfWork
+from stackgate.identity import policy, quotas
+from stackgate.network.errors import (
+    FixedIpAlreadyAssociated,
+    FloatingIPNotFound,
+    NotExternal,
+    PortNotOfServer,
+    ServerHasNoPort,
+    UnknownNetworkReference,
+)
+from stackgate.network.models import FloatingIP
+from stackgate.network.network_service import NetworkUoW
+from stackgate.network.schemas import FloatingIPAssociate, FloatingIPCreate
+from stackgate.network.seed import PUBLIC_NETWORK_NAME
+from stackgate.network.service import (
+    Status,
+    allocate,
+    deleting,
+    first_ipv4_subnet,
+    network_usage,
+    queue,
+    supersede,
+)
+
+
+async def _settle_pending(uow: UnitOfWork, fip_id: str) -> None:
+    """A newer association request replaces an older one not yet carried out."""
+    for op in await uow.operations.open_for_resource(fip_id):
+        if op.action in ("associate", "disassociate"):
+            op.cancel("superseded by a newer request")
+
+
+class FloatingIPService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        wakeup: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._wakeup = wakeup
+
+    def uow(self) -> NetworkUoW:
+        return NetworkUoW(self._sessionmaker)
+
+    async def _load(self, uow: NetworkUoW, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        fip = await uow.networks.floating_ip(fip_id)
+        if (
+            fip is None
+            or not (ctx.is_admin or fip.project_id == ctx.project_id)
+            or await deleting(uow, fip.id)
+        ):
+            raise FloatingIPNotFound(fip_id)
+        return fip
+
+    async def create(self, ctx: RequestContext, data: FloatingIPCreate) -> FloatingIP:
+        """Allocate an address of an external network's pool (default `public`), DOWN."""
+        policy.enforce(ctx, "floating_ip:write")
+        ref = data.network or PUBLIC_NETWORK_NAME
+        async with self.uow() as uow:
+            repo = uow.networks
+            matches = list(await repo.find_networks(None if ctx.is_admin else ctx.project_id, ref))
+            if not matches or await deleting(uow, matches[0].id):
+                raise UnknownNetworkReference("network", ref)
+            if len(matches) > 1:
+                raise InvalidInput(
+                    f"network: several networks are named {ref!r}; use the id", field="network"
+                )
+            network = matches[0]
+            if not network.external:
+                raise NotExternal(ref)
+            await quotas.enforce(uow, ctx.project_id, {"floating_ips": 1}, network_usage)
+            subnet = await first_ipv4_subnet(repo, network)
+            fip_id = new_id()
+            address = await allocate(
+                repo, subnet.id, owner_type="floating_ip", owner_id=fip_id, field_name="network"
+            )
+            fip = FloatingIP(
+                id=fip_id,
+                project_id=ctx.project_id,
+                floating_network_id=network.id,
+                subnet_id=subnet.id,
+                floating_ip_address=address,
+                description=data.description,
+                status=Status.DOWN,
+            )
+            repo.add(fip)
+            await uow.flush()
+            queue(
+                uow,
+                project_id=fip.project_id,
+                resource_type="floating_ip",
+                resource_id=fip.id,
+                action="create",
+                ctx=ctx,
+            )
+            await uow.commit()
+        self._wakeup()
+        return fip
+
+    async def list(
+        self,
+        ctx: RequestContext,
+        *,
+        status: str | None,
+        port_id: str | None,
+        page: PageRequest,
+    ) -> PageResult[FloatingIP]:
+        """The project's floating IPs."""
+        policy.enforce(ctx, "floating_ip:read")
+        async with self.uow() as uow:
+            return await uow.networks.list_floating_ips(
+                ctx.project_id, status=status, port_id=port_id, page=page
+            )
+
+    async def get(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """One floating IP of the project."""
+        policy.enforce(ctx, "floating_ip:read")
+        async with self.uow() as uow:
+            return await self._load(uow, ctx, fip_id)
+
+    async def associate(
+        self, ctx: RequestContext, fip_id: str, data: FloatingIPAssociate
+    ) -> FloatingIP:
+        """Point the address at a server's port (its first one unless `port_id` says)."""
+        policy.enforce(ctx, "floating_ip:write")
+        async with self.uow() as uow:
+            repo = uow.networks
+            fip = await self._load(uow, ctx, fip_id)
+            owner = await repo.server_owner(data.vm_id)
+            if owner is None or not (ctx.is_admin or owner == fip.project_id):
+                raise UnknownNetworkReference("vm_id", data.vm_id, " among your servers")
+            ports = [
+                p
+                for p in await repo.ports_of_servers([data.vm_id])
+                if not await deleting(uow, p.id)
+            ]
+            if not ports:
+                raise ServerHasNoPort(data.vm_id)
+            port = ports[0]
+            if data.port_id is not None:
+                chosen = [p for p in ports if p.id == data.port_id]
+                if not chosen:
+                    raise PortNotOfServer(data.port_id, data.vm_id)
+                port = chosen[0]
+            fixed = [
+                a.ip_address
+                for a in await repo.allocations_of([port.id])
+                if ":" not in a.ip_address
+            ]
+            if not fixed:
+                raise ServerHasNoPort(data.vm_id)
+            other = await repo.floating_ip_on(port.id, fixed[0])
+            if other is not None and other.id != fip.id:
+                raise FixedIpAlreadyAssociated(fixed[0], other.id)
+            if other is not None:
+                return fip  # already there (or on its way): nothing to do
+            await _settle_pending(uow, fip.id)
+            fip.port_id, fip.fixed_ip_address, fip.server_id = port.id, fixed[0], data.vm_id
+            fip.status = Status.DOWN
+            try:
+                await uow.flush()
+            except IntegrityError as exc:  # a concurrent association of the same fixed IP
+                raise FixedIpAlreadyAssociated(fixed[0], "(concurrent)") from exc
+            queue(
+                uow,
+                project_id=fip.project_id,
+                resource_type="floating_ip",
+                resource_id=fip.id,
+                action="associate",
+                ctx=ctx,
+                params={"port_id": port.id, "fixed_ip_address": fixed[0]},
+            )
+            await uow.commit()
+        self._wakeup()
+        return fip
+
+    async def disassociate(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """Detach the address from its port (DOWN)."""
+        policy.enforce(ctx, "floating_ip:write")
+        async with self.uow() as uow:
+            fip = await self._load(uow, ctx, fip_id)
+            await _settle_pending(uow, fip.id)
+            fip.port_id = fip.fixed_ip_address = fip.server_id = None
+            fip.status = Status.DOWN
+            queue(
+                uow,
+                project_id=fip.project_id,
+                resource_type="floating_ip",
+                resource_id=fip.id,
+                action="disassociate",
+                ctx=ctx,
+            )
+            await uow.commit()
+        self._wakeup()
+        return fip
+
+    async def delete(self, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        """Release the address (disassociated first); the row goes once the cloud let go."""
+        policy.enforce(ctx, "floating_ip:write")
+        async with self.uow() as uow:
+            fip = await self._load(uow, ctx, fip_id)
+            fip.port_id = fip.fixed_ip_address = fip.server_id = None
+            fip.status = Status.DOWN
+            if not await supersede(uow, fip.id, "superseded by delete"):
+                queue(
+                    uow,
+                    project_id=fip.project_id,
+                    resource_type="floating_ip",
+                    resource_id=fip.id,
+                    action="delete",
+                    ctx=ctx,
+                )
+            await uow.commit()
+        self._wakeup()
+        return fip

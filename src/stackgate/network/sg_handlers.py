@@ -1,0 +1,335 @@
+"""Worker side of security groups and rules: make them in the cloud, adopt what the cloud made
+by itself (the default group, the egress rules of a new group), delete them, then record it.
+
+Each step reads (short transaction), calls the cloud with no transaction open, and writes in a
+second short transaction that first checks the lease is still ours. Every step is repeatable:
+a retried group create finds its group by tag; a retried rule create that meets Neutron's
+"rule exists" adopts the existing rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.core.clock import Clock
+from stackgate.core.operations import Operation, OpResult, OpState
+from stackgate.core.tags import tag_for
+from stackgate.network import rules as sg_rules
+from stackgate.network.models import SecurityGroup, SecurityGroupRule
+from stackgate.network.sg_common import DEFAULT_NAME, GROUP, RULE, new_operation
+from stackgate.network.sg_errors import InvalidRule
+from stackgate.network.sg_service import SecurityGroupUoW
+from stackgate.providers.base import (
+    Provider,
+    ProviderConflict,
+    ProviderError,
+    ProviderNotFound,
+    ProviderUnavailable,
+)
+from stackgate.providers.network import (
+    ProviderRule,
+    ProviderSecurityGroup,
+    RuleSpec,
+    SecurityGroupSpec,
+)
+
+log = structlog.get_logger("stackgate.worker")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a step found: done (with updates), wait (a dependency is not ready), retry (the
+    cloud was unavailable or busy), failed."""
+
+    kind: str
+    message: str | None = None
+    group_provider_id: str | None = None
+    rule_ids: dict[str, str] = field(default_factory=dict)  # our rule key -> cloud rule id
+    rule_provider_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the cloud call needs, read in the first transaction."""
+
+    kind: str
+    action: str
+    group: SecurityGroup
+    rule: SecurityGroupRule | None
+    remote_provider_id: str | None
+    remote_ready: bool
+
+
+def provider_key(rule: ProviderRule, group_pid: str, group_id: str) -> str | None:
+    """Our rule_key of a cloud rule (its remote group translated to our id when it is the
+    group itself); None when we cannot express it."""
+    remote = group_id if rule.remote_group_id == group_pid else rule.remote_group_id
+    try:
+        return sg_rules.renormalise(
+            sg_rules.Rule(
+                direction=rule.direction,
+                ethertype=rule.ethertype,
+                protocol=rule.protocol,
+                port_range_min=rule.port_range_min,
+                port_range_max=rule.port_range_max,
+                remote_ip_prefix=rule.remote_ip_prefix,
+                remote_group_id=remote,
+            )
+        ).key
+    except InvalidRule:
+        return None
+
+
+class SecurityGroupOperationHandler:
+    """Drives "security_group" and "security_group_rule" operations."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        provider: Provider,
+        *,
+        clock: Clock,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._provider = provider
+        self._clock = clock
+        self._poll = poll_interval
+
+    async def handle(self, op_id: str, owner: str) -> None:
+        """Advance one operation by one step."""
+        facts = await self._read(op_id, owner)
+        if facts is None:
+            return
+        if isinstance(facts, Outcome):
+            outcome = facts
+        else:
+            try:
+                outcome = await self._drive(facts)
+            except ProviderUnavailable as exc:
+                outcome = Outcome("retry", message=f"cloud unavailable: {exc.message}")
+            except ProviderError as exc:
+                outcome = Outcome("failed", message=exc.message)
+        await self._write(op_id, owner, outcome)
+
+    async def _read(self, op_id: str, owner: str) -> Facts | Outcome | None:
+        async with SecurityGroupUoW(self._sessionmaker) as uow:
+            op = await uow.operations.get(op_id)
+            if op is None or op.lease_owner != owner:
+                return None
+            if op.state != OpState.PENDING:  # cancelled since claimed: let go
+                op.lease_owner = op.lease_until = None
+                await uow.commit()
+                return None
+            now = self._clock.now()
+            if now >= op.deadline_at:
+                return Outcome("failed", message=f"{op.action} did not finish in time")
+            if op.action == "delete" and await uow.operations.leased_for_resource(
+                op.resource_id, now=now, exclude=op.id
+            ):
+                # A create step may be making it in the cloud right now: let it end first.
+                return Outcome("wait")
+            rule: SecurityGroupRule | None = None
+            if op.resource_type == RULE:
+                rule = await uow.groups.rule_unscoped(op.resource_id)
+                group_id = (
+                    rule.security_group_id
+                    if rule is not None
+                    else str(op.params.get("security_group_id", ""))
+                )
+            else:
+                group_id = op.resource_id
+            group = await uow.groups.get_unscoped(group_id)
+            if group is None or (op.resource_type == RULE and rule is None):
+                # Already removed (the group's delete took its rules): nothing left to do.
+                return Outcome("done" if op.action == "delete" else "failed", "row is gone")
+            remote_pid, remote_ready = None, True
+            if rule is not None and rule.remote_group_id is not None:
+                remote = await uow.groups.get_unscoped(rule.remote_group_id)
+                remote_pid = remote.provider_id if remote is not None else None
+                remote_ready = remote_pid is not None
+            return Facts(op.resource_type, op.action, group, rule, remote_pid, remote_ready)
+
+    async def _drive(self, f: Facts) -> Outcome:
+        if f.kind == GROUP:
+            if f.action == "create":
+                return await self._create_group(f.group)
+            if f.action == "delete":
+                return await self._delete_group(f.group)
+        elif f.rule is not None:
+            if f.action == "create":
+                return await self._create_rule(f)
+            if f.action == "delete":
+                return await self._delete_rule(f.group, f.rule)
+        return Outcome("failed", message=f"unsupported operation {f.kind}/{f.action}")
+
+    async def _find_group(self, group: SecurityGroup) -> ProviderSecurityGroup | None:
+        """The group in the cloud: the project's default group is Neutron's own (adopted;
+        asking for it makes it on first use), any other one carries our tag."""
+        network = self._provider.network
+        if group.default_for is not None:
+            return await network.find_security_group(DEFAULT_NAME, project_id=group.project_id)
+        found = await network.security_groups(tags=(tag_for(group.id),))
+        return found[0] if found else None
+
+    async def _create_group(self, group: SecurityGroup) -> Outcome:
+        cloud = await self._find_group(group)
+        if cloud is None:
+            spec = SecurityGroupSpec(
+                name=group.name,
+                project_id=group.project_id,
+                description=group.description or "",
+                tags=(tag_for(group.id),),
+            )
+            cloud = await self._provider.network.create_security_group(spec)
+        return Outcome("done", group_provider_id=cloud.id, rule_ids=self._adopt(group, cloud))
+
+    def _adopt(self, group: SecurityGroup, cloud: ProviderSecurityGroup) -> dict[str, str]:
+        """The cloud's rules of the group by our rule_key (to record their provider ids)."""
+        found: dict[str, str] = {}
+        for rule in cloud.rules:
+            key = provider_key(rule, cloud.id, group.id)
+            if key is not None:
+                found.setdefault(key, rule.id)
+        return found
+
+    async def _delete_group(self, group: SecurityGroup) -> Outcome:
+        pid = group.provider_id
+        if pid is None and group.default_for is None:
+            cloud = await self._find_group(group)  # a create we cancelled may have made it
+            pid = cloud.id if cloud is not None else None
+        if pid is not None:
+            try:
+                await self._provider.network.delete_security_group(pid)
+            except ProviderNotFound:
+                pass
+            except ProviderConflict as exc:
+                # In use in the cloud (a port delete is still pending): try again later.
+                return Outcome("retry", message=exc.message)
+        return Outcome("done")
+
+    async def _create_rule(self, f: Facts) -> Outcome:
+        group, rule = f.group, f.rule
+        assert rule is not None
+        if rule.provider_id is not None:
+            return Outcome("done", rule_provider_id=rule.provider_id)
+        if group.provider_id is None:
+            return Outcome("wait", message="waiting for the group to exist in the cloud")
+        if not f.remote_ready:
+            return Outcome("wait", message="waiting for the remote group to exist in the cloud")
+        spec = RuleSpec(
+            security_group_id=group.provider_id,
+            direction=rule.direction,
+            ethertype=rule.ethertype,
+            protocol=rule.protocol,
+            port_range_min=rule.port_range_min,
+            port_range_max=rule.port_range_max,
+            remote_ip_prefix=rule.remote_ip_prefix,
+            remote_group_id=f.remote_provider_id,
+            description=rule.description or "",
+        )
+        try:
+            made = await self._provider.network.create_security_group_rule(spec)
+        except ProviderConflict as exc:
+            # "Rule exists": an earlier attempt (or the cloud's own defaults) made it. Adopt.
+            cloud = await self._find_group(group)
+            adopted = self._adopt(group, cloud).get(rule.rule_key) if cloud else None
+            if adopted is None:
+                return Outcome("failed", message=exc.message)
+            return Outcome("done", rule_provider_id=adopted)
+        return Outcome("done", rule_provider_id=made.id)
+
+    async def _delete_rule(self, group: SecurityGroup, rule: SecurityGroupRule) -> Outcome:
+        pid = rule.provider_id
+        if pid is None and group.provider_id is not None:
+            cloud = await self._find_group(group)  # a cancelled create may have made it
+            pid = self._adopt(group, cloud).get(rule.rule_key) if cloud else None
+        if pid is not None:
+            with contextlib.suppress(ProviderNotFound):
+                await self._provider.network.delete_security_group_rule(pid)
+        return Outcome("done")
+
+    async def _write(self, op_id: str, owner: str, outcome: Outcome) -> None:
+        now = self._clock.now()
+        async with SecurityGroupUoW(self._sessionmaker) as uow:
+            op = await uow.operations.get(op_id)
+            if op is None or op.lease_owner != owner:
+                return  # our lease was lost: the new owner decides
+            if op.state != OpState.PENDING:
+                op.lease_owner = op.lease_until = None
+                await uow.commit()
+                return
+            if outcome.kind in ("wait", "retry"):
+                if outcome.kind == "retry" and now >= op.deadline_at:
+                    op.finish(OpResult.ERROR, outcome.message)
+                else:
+                    delay = self._poll if outcome.kind == "wait" else self._backoff(op.attempts)
+                    op.next_attempt_at = now + timedelta(seconds=delay)
+                    op.lease_owner = op.lease_until = None
+                    op.message = outcome.message
+            elif outcome.kind == "done":
+                await self._settle(uow, op, outcome)
+                op.finish(OpResult.SUCCESS, outcome.message)
+            else:
+                await self._fail(uow, op)
+                op.finish(OpResult.ERROR, outcome.message)
+            await uow.commit()
+        log.info("operation_step", op_id=op_id, kind=outcome.kind, message=outcome.message)
+
+    def _backoff(self, attempts: int) -> float:
+        return float(min(self._poll * (2 ** min(attempts, 8)), 30.0))
+
+    async def _settle(self, uow: SecurityGroupUoW, op: Operation, outcome: Outcome) -> None:
+        repo = uow.groups
+        if op.resource_type == GROUP:
+            group = await repo.get_unscoped(op.resource_id)
+            if group is None:
+                return
+            if op.action == "delete":
+                await repo.remove_group(group)
+                return
+            group.provider_id = outcome.group_provider_id
+            rules = (await repo.rules_of([group.id]))[group.id]
+            for rule in rules:
+                if rule.provider_id is None and rule.rule_key in outcome.rule_ids:
+                    rule.provider_id = outcome.rule_ids[rule.rule_key]
+                elif rule.provider_id is None and not await uow.operations.open_for_resource(
+                    rule.id
+                ):
+                    # A starting rule the cloud did not have: make it like any other rule.
+                    uow.operations.add(self._follow_up(op, rule))
+            return
+        row = await repo.rule_unscoped(op.resource_id)
+        if row is None:
+            return
+        if op.action == "delete":
+            await repo.remove_rule(row)
+        else:
+            row.provider_id = outcome.rule_provider_id
+
+    def _follow_up(self, op: Operation, rule: SecurityGroupRule) -> Operation:
+        params: dict[str, Any] = {"security_group_id": rule.security_group_id}
+        return new_operation(
+            project_id=op.project_id,
+            resource_type=RULE,
+            resource_id=rule.id,
+            action="create",
+            params=dict(params),
+            user_id=op.user_id,
+            request_id=op.request_id,
+            now=self._clock.now(),
+        )
+
+    async def _fail(self, uow: SecurityGroupUoW, op: Operation) -> None:
+        """A rule the cloud refused is removed (the operation log keeps why); a group that
+        could not be made stays without provider_id (BUILD) and can be deleted."""
+        if op.resource_type == RULE and op.action == "create":
+            rule = await uow.groups.rule_unscoped(op.resource_id)
+            if rule is not None and rule.provider_id is None:
+                await uow.groups.remove_rule(rule)

@@ -1,0 +1,166 @@
+"""Security group storage; project-scoped reads start from the caller's project."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stackgate.core.pagination import PageRequest, PageResult
+from stackgate.core.repository import like_pattern, paginate
+from stackgate.network.models import PortSecurityGroup, SecurityGroup, SecurityGroupRule
+
+GROUP_SORTS = {
+    "created_at": SecurityGroup.created_at,
+    "name": SecurityGroup.name,
+}
+
+
+class SecurityGroupRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _scoped(self, project_id: str) -> Select[Any]:
+        return select(SecurityGroup).where(SecurityGroup.project_id == project_id)
+
+    # groups
+
+    async def get(self, project_id: str, group_id: str) -> SecurityGroup | None:
+        group = await self.session.get(SecurityGroup, group_id)
+        return group if group is not None and group.project_id == project_id else None
+
+    async def get_unscoped(self, group_id: str) -> SecurityGroup | None:
+        """Any project's group: for the cloud admin, the worker and the reconciler."""
+        return await self.session.get(SecurityGroup, group_id, populate_existing=True)
+
+    async def get_many(self, group_ids: Sequence[str]) -> Sequence[SecurityGroup]:
+        if not group_ids:
+            return []
+        stmt = select(SecurityGroup).where(SecurityGroup.id.in_(list(group_ids)))
+        return (await self.session.scalars(stmt)).all()
+
+    async def default_of(self, project_id: str) -> SecurityGroup | None:
+        stmt = select(SecurityGroup).where(SecurityGroup.default_for == project_id)
+        return (await self.session.scalars(stmt)).first()
+
+    async def find(self, project_id: str, ref: str) -> Sequence[SecurityGroup]:
+        """The project's groups whose id or name is `ref`."""
+        stmt = self._scoped(project_id).where(
+            or_(SecurityGroup.id == ref, SecurityGroup.name == ref)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def list(
+        self, project_id: str | None, *, name: str | None, page: PageRequest
+    ) -> PageResult[SecurityGroup]:
+        stmt = select(SecurityGroup) if project_id is None else self._scoped(project_id)
+        if name:
+            stmt = stmt.where(SecurityGroup.name.ilike(like_pattern(name), escape="\\"))
+        return await paginate(
+            self.session, stmt, columns=GROUP_SORTS, id_column=SecurityGroup.id, request=page
+        )
+
+    def add(self, obj: SecurityGroup | SecurityGroupRule) -> None:
+        self.session.add(obj)
+
+    async def remove_group(self, group: SecurityGroup) -> None:
+        """Remove a group and its rules (the cloud has deleted them)."""
+        await self.session.execute(
+            delete(SecurityGroupRule)
+            .where(SecurityGroupRule.security_group_id == group.id)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.delete(group)
+
+    # rules
+
+    async def rules_of(
+        self, group_ids: Sequence[str]
+    ) -> dict[str, builtins.list[SecurityGroupRule]]:
+        """Rules per group, oldest first."""
+        found: dict[str, builtins.list[SecurityGroupRule]] = {gid: [] for gid in group_ids}
+        if not group_ids:
+            return found
+        stmt = (
+            select(SecurityGroupRule)
+            .where(SecurityGroupRule.security_group_id.in_(list(group_ids)))
+            .order_by(SecurityGroupRule.created_at, SecurityGroupRule.id)
+        )
+        for rule in (await self.session.scalars(stmt)).all():
+            found[rule.security_group_id].append(rule)
+        return found
+
+    async def rule(self, group_id: str, rule_id: str) -> SecurityGroupRule | None:
+        rule = await self.session.get(SecurityGroupRule, rule_id)
+        return rule if rule is not None and rule.security_group_id == group_id else None
+
+    async def rule_unscoped(self, rule_id: str) -> SecurityGroupRule | None:
+        return await self.session.get(SecurityGroupRule, rule_id, populate_existing=True)
+
+    async def rule_by_key(self, group_id: str, key: str) -> SecurityGroupRule | None:
+        stmt = select(SecurityGroupRule).where(
+            SecurityGroupRule.security_group_id == group_id, SecurityGroupRule.rule_key == key
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def remove_rule(self, rule: SecurityGroupRule) -> None:
+        await self.session.delete(rule)
+
+    async def referencing_rules(self, group_id: str) -> Sequence[SecurityGroupRule]:
+        """Rules of OTHER groups whose remote group is `group_id`."""
+        stmt = select(SecurityGroupRule).where(
+            SecurityGroupRule.remote_group_id == group_id,
+            SecurityGroupRule.security_group_id != group_id,
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    # ports
+
+    async def ports_using(self, group_id: str) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(PortSecurityGroup)
+            .where(PortSecurityGroup.security_group_id == group_id)
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def groups_of_port(self, port_id: str) -> builtins.list[str]:
+        stmt = select(PortSecurityGroup.security_group_id).where(
+            PortSecurityGroup.port_id == port_id
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def set_port_groups(self, port_id: str, group_ids: Sequence[str]) -> None:
+        """Replace the port's links (order-insensitive; duplicates collapse)."""
+        current = set(await self.groups_of_port(port_id))
+        wanted = set(group_ids)
+        gone = current - wanted
+        if gone:
+            await self.session.execute(
+                delete(PortSecurityGroup)
+                .where(
+                    PortSecurityGroup.port_id == port_id,
+                    PortSecurityGroup.security_group_id.in_(gone),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        for gid in sorted(wanted - current):
+            self.session.add(PortSecurityGroup(port_id=port_id, security_group_id=gid))
+
+    # quota usage
+
+    async def usage(self, project_id: str) -> dict[str, int]:
+        groups = await self.session.scalar(
+            select(func.count())
+            .select_from(SecurityGroup)
+            .where(SecurityGroup.project_id == project_id)
+        )
+        rules = await self.session.scalar(
+            select(func.count())
+            .select_from(SecurityGroupRule)
+            .where(SecurityGroupRule.project_id == project_id)
+        )
+        return {"security_groups": int(groups or 0), "security_group_rules": int(rules or 0)}

@@ -1,0 +1,468 @@
+"""Security groups and rules through the API on a real database, with the simulated cloud:
+the default group, Neutron's validation, duplicates (also under concurrency), in-use and
+default-group protection, quotas, tenancy, and the worker syncing everything to the cloud."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from tests.builders import assert_problem
+from tests.conftest import api_client, login, set_quotas
+
+from stackgate.bootstrap import Container
+from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
+from stackgate.core.ids import new_id
+from stackgate.network.models import Port
+from stackgate.network.seed import PUBLIC_NETWORK_ID
+from stackgate.network.sg_errors import UnknownSecurityGroup
+from stackgate.network.sg_service import (
+    SecurityGroupUoW,
+    ensure_default_group,
+    resolve_groups,
+    set_port_groups,
+)
+
+SG = "/api/v1/security-groups"
+OTHER_PASSWORD = "other-password-1"
+SSH = {
+    "direction": "ingress",
+    "protocol": "tcp",
+    "port_range_min": 22,
+    "port_range_max": 22,
+    "remote_ip_prefix": "0.0.0.0/0",
+}
+
+
+@pytest.fixture
+async def other_client(
+    admin_client: httpx.AsyncClient, container: Container
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A member of a second project."""
+    project = await admin_client.post("/api/v1/projects", json={"name": "other"})
+    assert project.status_code == 201, project.text
+    user = await admin_client.post(
+        "/api/v1/users", json={"name": "olga", "password": OTHER_PASSWORD}
+    )
+    assert user.status_code == 201, user.text
+    grant = await admin_client.post(
+        f"/api/v1/projects/{project.json()['id']}/members",
+        json={"user_id": user.json()["id"], "role": "member"},
+    )
+    assert grant.status_code == 201, grant.text
+    token = await login(container, "olga", OTHER_PASSWORD, "other")
+    async with api_client(container, token) as http:
+        yield http
+
+
+async def groups(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get(SG)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def default_group(client: httpx.AsyncClient) -> dict[str, Any]:
+    return next(g for g in await groups(client) if g["name"] == "default")
+
+
+async def new_group(client: httpx.AsyncClient, name: str = "web") -> dict[str, Any]:
+    response = await client.post(SG, json={"name": name, "description": "d"})
+    assert response.status_code == 202, response.text
+    assert response.headers["location"] == f"{SG}/{response.json()['id']}"
+    return dict(response.json())
+
+
+async def add_rule(client: httpx.AsyncClient, group_id: str, **rule: Any) -> httpx.Response:
+    return await client.post(f"{SG}/{group_id}/rules", json=rule)
+
+
+async def rules(client: httpx.AsyncClient, group_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"{SG}/{group_id}/rules")
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def shape(rule: dict[str, Any]) -> tuple[Any, ...]:
+    return (rule["direction"], rule["ethertype"], rule["protocol"], rule["remote_group_id"])
+
+
+async def make_port(container: Container, group_ids: list[str]) -> str:
+    """A port row linked to groups (as the network service's create_server_port does)."""
+    ctx = RequestContext(project_id=DEFAULT_PROJECT_ID)
+    async with SecurityGroupUoW(container.sessionmaker) as uow:
+        port = Port(
+            id=new_id(),
+            project_id=DEFAULT_PROJECT_ID,
+            network_id=PUBLIC_NETWORK_ID,
+            mac_address="fa:16:3e:00:00:01",
+            status="DOWN",
+        )
+        uow.session.add(port)
+        await uow.session.flush()
+        await set_port_groups(uow, port.id, await resolve_groups(uow, ctx, group_ids))
+        await uow.commit()
+        return port.id
+
+
+class TestDefaultGroup:
+    async def test_made_on_first_use_with_four_rules(self, client: httpx.AsyncClient) -> None:
+        listed = await groups(client)
+        assert [g["name"] for g in listed] == ["default"]
+        group = listed[0]
+        assert group["default"] is True
+        assert sorted(shape(r) for r in group["rules"]) == sorted(
+            [
+                ("egress", "IPv4", None, None),
+                ("egress", "IPv6", None, None),
+                ("ingress", "IPv4", None, group["id"]),
+                ("ingress", "IPv6", None, group["id"]),
+            ]
+        )
+        assert [g["id"] for g in await groups(client)] == [group["id"]]  # made once
+        assert (await client.get(f"{SG}/{group['id']}")).json() == group
+
+    async def test_concurrent_first_uses_make_one(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        responses = await asyncio.gather(*(client.get(SG) for _ in range(8)))
+        assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+        ids = {g["id"] for r in responses for g in r.json()["items"]}
+        assert len(ids) == 1
+
+    async def test_module_functions(self, client: httpx.AsyncClient, container: Container) -> None:
+        web = await new_group(client)
+        ctx = RequestContext(project_id=DEFAULT_PROJECT_ID)
+        async with SecurityGroupUoW(container.sessionmaker) as uow:
+            default = await ensure_default_group(uow, DEFAULT_PROJECT_ID)
+            assert [g.id for g in await resolve_groups(uow, ctx, [])] == [default.id]
+            found = await resolve_groups(uow, ctx, ["web", "default", web["id"]])
+            assert [g.id for g in found] == [web["id"], default.id]
+            with pytest.raises(UnknownSecurityGroup) as caught:
+                await resolve_groups(uow, ctx, ["nope"])
+            assert caught.value.extra["field"] == "security_groups"
+
+    async def test_rename_and_delete_rules(
+        self, client: httpx.AsyncClient, admin_client: httpx.AsyncClient, container: Container
+    ) -> None:
+        group = await default_group(client)
+        url = f"{SG}/{group['id']}"
+        assert_problem(await client.patch(url, json={"name": "other"}), 409)
+        described = await client.patch(url, json={"description": "mine"})
+        assert described.status_code == 200, described.text
+        assert described.json()["description"] == "mine"
+        assert_problem(await client.delete(url), 409, "default_security_group")
+        assert_problem(await client.post(SG, json={"name": "default"}), 422)
+        web = await new_group(client)
+        assert_problem(await client.patch(f"{SG}/{web['id']}", json={"name": "default"}), 422)
+        # The cloud admin may delete it; the next use makes a new one.
+        assert (await admin_client.delete(url)).status_code == 202
+        await container.runner.drain()
+        assert_problem(await client.get(url), 404)
+        assert (await default_group(client))["id"] != group["id"]
+
+
+class TestGroups:
+    async def test_new_group_has_two_egress_rules(self, client: httpx.AsyncClient) -> None:
+        group = await new_group(client)
+        assert group["default"] is False and group["status"] == "BUILD"
+        assert sorted(shape(r) for r in group["rules"]) == [
+            ("egress", "IPv4", None, None),
+            ("egress", "IPv6", None, None),
+        ]
+        assert {g["name"] for g in await groups(client)} == {"default", "web"}
+        renamed = await client.patch(f"{SG}/{group['id']}", json={"name": "www"})
+        assert renamed.json()["name"] == "www"
+
+    async def test_group_in_use_by_a_port(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        group = await new_group(client)
+        await make_port(container, [group["id"]])
+        assert_problem(await client.delete(f"{SG}/{group['id']}"), 409, "security_group_in_use")
+        assert (await client.get(f"{SG}/{group['id']}")).status_code == 200
+
+    async def test_group_named_as_remote_group(self, client: httpx.AsyncClient) -> None:
+        web, db = await new_group(client, "web"), await new_group(client, "db")
+        rule = await add_rule(client, db["id"], direction="ingress", remote_group_id=web["id"])
+        assert rule.status_code == 202, rule.text
+        assert_problem(await client.delete(f"{SG}/{web['id']}"), 409, "security_group_in_use")
+        await client.delete(f"{SG}/{db['id']}/rules/{rule.json()['id']}")
+
+    async def test_delete_removes_it_everywhere(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        group = await new_group(client)
+        await container.runner.drain()
+        pid = await provider_id_of(container, group["id"])
+        assert (await client.delete(f"{SG}/{group['id']}")).status_code == 202
+        await container.runner.drain()
+        assert_problem(await client.get(f"{SG}/{group['id']}"), 404)
+        cloud = await container.provider.network.security_groups()
+        assert pid not in {g.id for g in cloud}
+
+    async def test_another_project_sees_404(
+        self, client: httpx.AsyncClient, other_client: httpx.AsyncClient
+    ) -> None:
+        group = await new_group(client)
+        rule = (await add_rule(client, group["id"], **SSH)).json()
+        base = f"{SG}/{group['id']}"
+        for call in (
+            other_client.get(base),
+            other_client.patch(base, json={"name": "x"}),
+            other_client.delete(base),
+            other_client.get(f"{base}/rules"),
+            other_client.post(f"{base}/rules", json=SSH),
+            other_client.get(f"{base}/rules/{rule['id']}"),
+            other_client.delete(f"{base}/rules/{rule['id']}"),
+        ):
+            assert_problem(await call, 404, "not_found")
+        theirs = await new_group(other_client, "theirs")
+        foreign = await add_rule(
+            client, group["id"], direction="ingress", remote_group_id=theirs["id"]
+        )
+        assert_problem(foreign, 422)
+        assert {g["name"] for g in await groups(other_client)} == {"default", "theirs"}
+
+
+class TestRules:
+    async def test_ssh_rule(self, client: httpx.AsyncClient) -> None:
+        group = await new_group(client)
+        response = await add_rule(client, group["id"], **SSH, description="ssh")
+        assert response.status_code == 202, response.text
+        rule = response.json()
+        assert response.headers["location"] == f"{SG}/{group['id']}/rules/{rule['id']}"
+        assert (rule["protocol"], rule["port_range_min"], rule["port_range_max"]) == ("tcp", 22, 22)
+        assert (rule["remote_ip_prefix"], rule["ethertype"]) == ("0.0.0.0/0", "IPv4")
+        assert (await client.get(f"{SG}/{group['id']}/rules/{rule['id']}")).json() == rule
+        assert len(await rules(client, group["id"])) == 3
+
+    async def test_normalised(self, client: httpx.AsyncClient) -> None:
+        group = await new_group(client)
+        host = await add_rule(client, group["id"], direction="ingress", remote_ip_prefix="10.0.0.5")
+        assert host.json()["remote_ip_prefix"] == "10.0.0.5/32"
+        masked = await add_rule(
+            client, group["id"], direction="ingress", remote_ip_prefix="10.1.2.3/16"
+        )
+        assert masked.json()["remote_ip_prefix"] == "10.1.0.0/16"
+        every = await add_rule(
+            client,
+            group["id"],
+            direction="ingress",
+            protocol="udp",
+            port_range_min=1,
+            port_range_max=65535,
+        )
+        assert (every.json()["port_range_min"], every.json()["port_range_max"]) == (None, None)
+        icmp6 = await add_rule(
+            client, group["id"], direction="ingress", ethertype="IPv6", protocol="icmp"
+        )
+        assert icmp6.json()["protocol"] == "ipv6-icmp"
+
+    @pytest.mark.parametrize(
+        ("rule", "field"),
+        [
+            ({"direction": "ingress", "remote_ip_prefix": "10.0.0.300/8"}, "remote_ip_prefix"),
+            (
+                {
+                    "direction": "ingress",
+                    "protocol": "tcp",
+                    "port_range_min": 90,
+                    "port_range_max": 80,
+                },
+                "port_range_min",
+            ),
+            (
+                {"direction": "ingress", "port_range_min": 80, "port_range_max": 80},
+                "port_range_min",
+            ),
+            (
+                {"direction": "ingress", "ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/8"},
+                "remote_ip_prefix",
+            ),
+            ({"direction": "ingress", "protocol": "icmp", "port_range_max": 3}, "port_range_max"),
+            (
+                {
+                    "direction": "ingress",
+                    "protocol": "tcp",
+                    "port_range_min": 70000,
+                    "port_range_max": 70000,
+                },
+                "port_range_min",
+            ),
+            ({"direction": "ingress", "protocol": "ipv6-icmp"}, "protocol"),
+            ({"direction": "ingress", "protocol": "tcpx"}, "protocol"),
+            (
+                {"direction": "ingress", "remote_ip_prefix": "10.0.0.0/8", "remote_group_id": "x"},
+                "remote_group_id",
+            ),
+            ({"direction": "sideways"}, "direction"),
+            ({"direction": "ingress", "ethertype": "IPv5"}, "ethertype"),
+        ],
+    )
+    async def test_invalid_rules_422_and_nothing_changes(
+        self, client: httpx.AsyncClient, rule: dict[str, Any], field: str
+    ) -> None:
+        group = await new_group(client)
+        before = await rules(client, group["id"])
+        body = assert_problem(await add_rule(client, group["id"], **rule), 422)
+        assert field in body["detail"] or field in str(body.get("errors", "")), body
+        assert await rules(client, group["id"]) == before
+
+    async def test_duplicate_is_409(self, client: httpx.AsyncClient) -> None:
+        group = await new_group(client)
+        first = (await add_rule(client, group["id"], **SSH)).json()
+        body = assert_problem(await add_rule(client, group["id"], **SSH), 409, "rule_exists")
+        assert first["id"] in body["detail"]
+        # Another spelling of the same rule, and the starting egress rule again.
+        same = {**SSH, "protocol": 6, "remote_ip_prefix": "0.0.0.0/0"}
+        assert_problem(await add_rule(client, group["id"], **same), 409, "rule_exists")
+        assert_problem(await add_rule(client, group["id"], direction="egress"), 409, "rule_exists")
+        assert len(await rules(client, group["id"])) == 3
+
+    async def test_concurrent_identical_creates_one_wins(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        await set_quotas(container, DEFAULT_PROJECT_ID, security_group_rules=-1)
+        group = await new_group(client)
+        rule = {
+            "direction": "ingress",
+            "protocol": "tcp",
+            "port_range_min": 443,
+            "port_range_max": 443,
+        }
+        responses = await asyncio.gather(
+            *(add_rule(client, group["id"], **rule) for _ in range(10))
+        )
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [202] + [409] * 9, [r.text for r in responses]
+        for response in responses:
+            if response.status_code == 409:
+                assert_problem(response, 409, "rule_exists")
+        assert len(await rules(client, group["id"])) == 3
+
+    async def test_delete_rule(self, client: httpx.AsyncClient, container: Container) -> None:
+        group = await new_group(client)
+        rule = (await add_rule(client, group["id"], **SSH)).json()
+        await container.runner.drain()
+        url = f"{SG}/{group['id']}/rules/{rule['id']}"
+        assert (await client.delete(url)).status_code == 202
+        await container.runner.drain()
+        assert_problem(await client.get(url), 404)
+        assert len(await rules(client, group["id"])) == 2
+        assert (await add_rule(client, group["id"], **SSH)).status_code == 202  # again allowed
+
+
+class TestQuotas:
+    async def test_groups_and_rules_counted(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        # default group (1 group, 4 rules) + web (1 group, 2 rules) fill these limits.
+        await set_quotas(container, DEFAULT_PROJECT_ID, security_groups=2, security_group_rules=7)
+        web = await new_group(client)
+        assert_problem(await client.post(SG, json={"name": "db"}), 403, "quota_exceeded")
+        assert (await add_rule(client, web["id"], **SSH)).status_code == 202
+        over = await add_rule(client, web["id"], direction="ingress", protocol="icmp")
+        assert_problem(over, 403, "quota_exceeded")
+        quota = (await client.get(f"/api/v1/projects/{DEFAULT_PROJECT_ID}/quotas")).json()
+        text = str(quota)
+        assert "security_group" in text
+
+    async def test_starting_rules_count(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        await set_quotas(container, DEFAULT_PROJECT_ID, security_group_rules=5)
+        await groups(client)  # the default group's 4 rules
+        assert_problem(await client.post(SG, json={"name": "web"}), 403, "quota_exceeded")
+
+
+async def provider_id_of(container: Container, group_id: str) -> str:
+    async with SecurityGroupUoW(container.sessionmaker) as uow:
+        group = await uow.groups.get_unscoped(group_id)
+        assert group is not None and group.provider_id is not None
+        return group.provider_id
+
+
+async def settle_all(container: Container) -> None:
+    """Drain the worker until no operation waits for another (a rule waits for its group)."""
+    for _ in range(50):
+        await container.runner.drain()
+        async with SecurityGroupUoW(container.sessionmaker) as uow:
+            from sqlalchemy import func, select
+
+            from stackgate.core.operations import Operation, OpState
+
+            pending = await uow.session.scalar(
+                select(func.count())
+                .select_from(Operation)
+                .where(Operation.state == OpState.PENDING)
+            )
+        if not pending:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("operations still pending")
+
+
+class TestWorker:
+    async def test_everything_reaches_the_cloud(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        web, db = await new_group(client, "web"), await new_group(client, "db")
+        assert (await add_rule(client, web["id"], **SSH)).status_code == 202
+        remote = await add_rule(
+            client,
+            db["id"],
+            direction="ingress",
+            protocol="tcp",
+            port_range_min=5432,
+            port_range_max=5432,
+            remote_group_id=web["id"],
+        )
+        assert remote.status_code == 202, remote.text
+        await settle_all(container)
+        listed = await groups(client)
+        assert len(listed) == 3
+        cloud = {g.id: g for g in await container.provider.network.security_groups()}
+        for group in listed:
+            assert group["status"] == "ACTIVE", group
+            pid = await provider_id_of(container, group["id"])
+            assert pid in cloud
+            assert len(cloud[pid].rules) == len(group["rules"])
+            for rule in group["rules"]:
+                assert rule["status"] == "ACTIVE", rule
+        # The default group was adopted, not made twice.
+        found = await container.provider.network.find_security_group(
+            "default", project_id=DEFAULT_PROJECT_ID
+        )
+        default = next(g for g in listed if g["default"])
+        assert found is not None and found.id == await provider_id_of(container, default["id"])
+        web_pid = await provider_id_of(container, web["id"])
+        db_rules = cloud[await provider_id_of(container, db["id"])].rules
+        assert any(r.remote_group_id == web_pid and r.port_range_min == 5432 for r in db_rules)
+
+    async def test_retried_rule_create_adopts(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        group = await new_group(client)
+        await settle_all(container)
+        pid = await provider_id_of(container, group["id"])
+        # The cloud already has the rule (an earlier attempt made it before a crash).
+        from stackgate.providers.network import RuleSpec
+
+        made = await container.provider.network.create_security_group_rule(
+            RuleSpec(
+                pid,
+                "ingress",
+                protocol="tcp",
+                port_range_min=22,
+                port_range_max=22,
+                remote_ip_prefix="0.0.0.0/0",
+            )
+        )
+        rule = (await add_rule(client, group["id"], **SSH)).json()
+        await settle_all(container)
+        async with SecurityGroupUoW(container.sessionmaker) as uow:
+            row = await uow.groups.rule_unscoped(rule["id"])
+            assert row is not None and row.provider_id == made.id
