@@ -32,6 +32,29 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(None, description="Where the gateway routes /api/v1.")
     billing_url: str | None = Field(None, description="Where the gateway routes billing.")
+    gateway_cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins the gateway allows cross-origin calls from, e.g. ["https://ui.example"].',
+    )
+    gateway_max_body_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body the gateway accepts (then 413)."
+    )
+    gateway_rate_limit: str = Field(
+        "1000/minute",
+        description="Requests per client through the gateway, e.g. 1000/minute;50/second; empty: off.",
+    )
+    gateway_connect_timeout: float = Field(
+        3.0, gt=0, description="Seconds the gateway waits to connect to an upstream service."
+    )
+    gateway_read_timeout: float = Field(
+        90.0, gt=0, description="Seconds the gateway waits for an upstream answer (> Prefer: wait)."
+    )
+    gateway_max_connections: int = Field(
+        200, ge=1, description="Connections the gateway keeps to each upstream service."
+    )
+    gateway_publish_timeout: float = Field(
+        5.0, gt=0, description="Seconds the gateway waits for the broker to confirm a publish."
+    )
     admin_password: SecretStr | None = Field(
         None, description="The cloud admin's password at first start."
     )

@@ -10,12 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from tests.builders import assert_problem
 from tests.conftest import api_client, login, set_quotas
 
 from stackgate.bootstrap import Container
 from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
 from stackgate.core.ids import new_id
+from stackgate.core.operations import Operation, OpState
 from stackgate.network.models import Port
 from stackgate.network.seed import PUBLIC_NETWORK_ID
 from stackgate.network.sg_errors import UnknownSecurityGroup
@@ -25,6 +27,7 @@ from stackgate.network.sg_service import (
     resolve_groups,
     set_port_groups,
 )
+from stackgate.providers.network import RuleSpec
 
 SG = "/api/v1/security-groups"
 OTHER_PASSWORD = "other-password-1"
@@ -359,23 +362,29 @@ class TestQuotas:
     async def test_groups_and_rules_counted(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
-        # default group (1 group, 4 rules) + web (1 group, 2 rules) fill these limits.
-        await set_quotas(container, DEFAULT_PROJECT_ID, security_groups=2, security_group_rules=7)
+        # The default group and its 4 template rules count against nothing; web (1 group,
+        # 2 starting rules) plus one SSH rule fill these limits.
+        await set_quotas(container, DEFAULT_PROJECT_ID, security_groups=1, security_group_rules=3)
         web = await new_group(client)
         assert_problem(await client.post(SG, json={"name": "db"}), 403, "quota_exceeded")
         assert (await add_rule(client, web["id"], **SSH)).status_code == 202
         over = await add_rule(client, web["id"], direction="ingress", protocol="icmp")
         assert_problem(over, 403, "quota_exceeded")
         quota = (await client.get(f"/api/v1/projects/{DEFAULT_PROJECT_ID}/quotas")).json()
-        text = str(quota)
-        assert "security_group" in text
+        assert quota["quotas"]["security_groups"] == {"limit": 1, "in_use": 1}
+        assert quota["quotas"]["security_group_rules"] == {"limit": 3, "in_use": 3}
 
     async def test_starting_rules_count(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
-        await set_quotas(container, DEFAULT_PROJECT_ID, security_group_rules=5)
-        await groups(client)  # the default group's 4 rules
+        await set_quotas(container, DEFAULT_PROJECT_ID, security_group_rules=1)
+        default = next(g for g in await groups(client) if g["name"] == "default")
+        # A new group brings 2 egress rules: one over the limit.
         assert_problem(await client.post(SG, json={"name": "web"}), 403, "quota_exceeded")
+        # Rules a user adds to the default group do count.
+        assert (await add_rule(client, default["id"], **SSH)).status_code == 202
+        over = await add_rule(client, default["id"], direction="ingress", protocol="icmp")
+        assert_problem(over, 403, "quota_exceeded")
 
 
 async def provider_id_of(container: Container, group_id: str) -> str:
@@ -390,10 +399,6 @@ async def settle_all(container: Container) -> None:
     for _ in range(50):
         await container.runner.drain()
         async with SecurityGroupUoW(container.sessionmaker) as uow:
-            from sqlalchemy import func, select
-
-            from stackgate.core.operations import Operation, OpState
-
             pending = await uow.session.scalar(
                 select(func.count())
                 .select_from(Operation)
@@ -449,8 +454,6 @@ class TestWorker:
         await settle_all(container)
         pid = await provider_id_of(container, group["id"])
         # The cloud already has the rule (an earlier attempt made it before a crash).
-        from stackgate.providers.network import RuleSpec
-
         made = await container.provider.network.create_security_group_rule(
             RuleSpec(
                 pid,

@@ -4,6 +4,7 @@ server operation; the compute worker attaches or detaches in the cloud (volume_s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from stackgate.block_storage import service as block_storage_service
@@ -74,8 +75,10 @@ class ServerVolumeService:
                 await block_storage_service.volumes_of_servers(uow.session, [server.id])
             ).get(server.id, [])
             used = [v.device for v in attached if v.device]
+            # The cloud admin acts on another project's server with that project's volumes.
+            owner = replace(ctx, project_id=server.project_id)
             (volume,) = await block_storage_service.reserve_volumes(
-                uow, ctx, [data.volume_id], server.id
+                uow, owner, [data.volume_id], server.id
             )
             # Nova reserves the device name when the request is accepted; the cloud's answer
             # replaces it once attached.

@@ -4,6 +4,8 @@ update operation per port lets the network worker apply it in the cloud."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from stackgate.compute.build import load_facts
 from stackgate.compute.errors import (
     GroupAlreadyOnServer,
@@ -34,7 +36,9 @@ class ServerSecurityGroupService:
             server = await self._servers.load(uow, ctx, server_id)
             if server.status == Status.DELETED:
                 raise ServerNotFound(server_id)
-            (group,) = await sg_service.resolve_groups(uow, ctx, [data.name])
+            # The cloud admin acts on another project's server with that project's groups.
+            owner = replace(ctx, project_id=server.project_id)
+            (group,) = await sg_service.resolve_groups(uow, owner, [data.name])
             ports = (await load_facts(uow.session, server.id)).ports
             if not ports:
                 raise ServerHasNoPorts(server.id)

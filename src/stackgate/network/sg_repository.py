@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.pagination import PageRequest, PageResult
@@ -153,14 +153,29 @@ class SecurityGroupRepository:
     # quota usage
 
     async def usage(self, project_id: str) -> dict[str, int]:
+        """The default group and its four template rules come with the project (like its
+        private network) and count against nothing, so a project torn down reads zero;
+        rules a user adds to the default group do count."""
         groups = await self.session.scalar(
             select(func.count())
             .select_from(SecurityGroup)
-            .where(SecurityGroup.project_id == project_id)
+            .where(SecurityGroup.project_id == project_id, SecurityGroup.default_for.is_(None))
+        )
+        rule = SecurityGroupRule
+        template = and_(
+            SecurityGroup.default_for.is_not(None),
+            rule.protocol.is_(None),
+            rule.port_range_min.is_(None),
+            rule.remote_ip_prefix.is_(None),
+            or_(
+                and_(rule.direction == "egress", rule.remote_group_id.is_(None)),
+                and_(rule.direction == "ingress", rule.remote_group_id == rule.security_group_id),
+            ),
         )
         rules = await self.session.scalar(
             select(func.count())
-            .select_from(SecurityGroupRule)
-            .where(SecurityGroupRule.project_id == project_id)
+            .select_from(rule)
+            .join(SecurityGroup, SecurityGroup.id == rule.security_group_id)
+            .where(rule.project_id == project_id, not_(template))
         )
         return {"security_groups": int(groups or 0), "security_group_rules": int(rules or 0)}

@@ -356,6 +356,44 @@ async def _snapshots(w: World, who: Persona) -> Call:
     return Call(f"/api/v1/vms/{w.server_id}/snapshots")
 
 
+@sample("POST", "/api/v1/vms/{server_id}/actions/add-security-group")
+async def _add_server_group(w: World, who: Persona) -> Call:
+    group_id = await _sg(w)
+    return Call(
+        f"/api/v1/vms/{await w.server()}/actions/add-security-group", json={"name": group_id}
+    )
+
+
+@sample("POST", "/api/v1/vms/{server_id}/actions/remove-security-group")
+async def _remove_server_group(w: World, who: Persona) -> Call:
+    return Call(
+        f"/api/v1/vms/{await w.server()}/actions/remove-security-group", json={"name": "default"}
+    )
+
+
+@sample("POST", "/api/v1/vms/{server_id}/volumes")
+async def _attach_volume(w: World, who: Persona) -> Call:
+    server_id = await w.server(active=True)
+    return Call(f"/api/v1/vms/{server_id}/volumes", json={"volume_id": await _volume(w)})
+
+
+@sample("GET", "/api/v1/vms/{server_id}/volumes")
+async def _list_attachments(w: World, who: Persona) -> Call:
+    return Call(f"/api/v1/vms/{w.server_id}/volumes")
+
+
+@sample("DELETE", "/api/v1/vms/{server_id}/volumes/{volume_id}")
+async def _detach_volume(w: World, who: Persona) -> Call:
+    server_id = await w.server(active=True)
+    volume_id = await _volume(w)
+    response = await w.p.member.http.post(
+        f"/api/v1/vms/{server_id}/volumes", json={"volume_id": volume_id}
+    )
+    assert response.status_code == 202, response.text
+    await w.container.runner.drain()
+    return Call(f"/api/v1/vms/{server_id}/volumes/{volume_id}")
+
+
 # catalog
 
 

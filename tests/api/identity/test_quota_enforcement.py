@@ -47,18 +47,14 @@ class TestQuotaApi:
             k: v["in_use"]
             for k, v in (await quotas(tenant_a.reader.http, tenant_a.project_id)).items()
         }
-        # Each server gets a port on the project's private network (made on first use, with its
-        # subnet) and the project's default security group with its four rules.
+        # Each server gets a port on the project's private network; that network, its subnet
+        # and the default security group are made on first use and count against nothing.
         assert used == {
             **{name: 0 for name in DEFAULTS},
             "instances": 2,
             "cores": 1 + 2,
             "ram": 2048 + 4096,
             "ports": 2,
-            "networks": 1,
-            "subnets": 1,
-            "security_groups": 1,
-            "security_group_rules": 4,
         }
 
     async def test_only_the_cloud_admin_changes_limits(self, cast: Cast, tenant_a: Tenant) -> None:

@@ -205,7 +205,12 @@ def test_anywhere_prefix_is_no_prefix_in_the_key() -> None:
 
 
 def test_different_rules_have_different_keys() -> None:
-    base = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+    base: dict[str, Any] = {
+        "direction": "ingress",
+        "protocol": "tcp",
+        "port_range_min": 22,
+        "port_range_max": 22,
+    }
     keys = {
         normalise(**base).key,
         normalise(**{**base, "direction": "egress"}).key,

@@ -7,18 +7,13 @@ its floating IPs), so two processes sharing the store cannot both pass the same 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.core.ids import new_id, stable_id
-from stackgate.network import seed
-from stackgate.providers.base import ProviderUnavailable
+from stackgate.core.ids import new_id
 from stackgate.providers.network import (
     FloatingIPSpec,
     NetworkSpec,
@@ -33,22 +28,19 @@ from stackgate.providers.network import (
     SecurityGroupSpec,
     SubnetSpec,
 )
-from stackgate.providers.simulator import floating_ips, ipam, security_groups
+from stackgate.providers.simulator import floating_ips, ipam, ports, security_groups
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.lifecycle import servers_due, settle_due
 from stackgate.providers.simulator.netcommon import (
-    DOWN,
-    bad_request,
     conflict,
     has_tags,
-    invalid_input,
     network_dto,
     not_found,
     port_dto,
     subnet_dto,
 )
+from stackgate.providers.simulator.subnets import check_subnet, locked_network, subnets_of
 from stackgate.providers.simulator.tables import (
-    SimBase,
     SimFloatingIP,
     SimIPAllocation,
     SimNetwork,
@@ -56,97 +48,9 @@ from stackgate.providers.simulator.tables import (
     SimSubnet,
 )
 
-# The cloud's own ids for DevStack's `public` network: not the control plane's ids.
-SIM_PUBLIC_NETWORK_ID = stable_id("simulator/network/public")
-SIM_PUBLIC_SUBNET_ID = stable_id("simulator/subnet/public-subnet")
 _MAC_TRIES = 8
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
-
-
-def seed_rows(now: datetime) -> list[SimBase]:
-    """The shared external network every DevStack cloud starts with, and its subnet."""
-    network = SimNetwork(
-        id=SIM_PUBLIC_NETWORK_ID,
-        name=seed.PUBLIC_NETWORK_NAME,
-        project_id=None,
-        shared=True,
-        external=True,
-        status="ACTIVE",
-        tags=[],
-        created_at=now,
-    )
-    subnet = SimSubnet(
-        id=SIM_PUBLIC_SUBNET_ID,
-        network_id=SIM_PUBLIC_NETWORK_ID,
-        name=seed.PUBLIC_SUBNET_NAME,
-        project_id=None,
-        cidr=seed.PUBLIC_CIDR,
-        ip_version=4,
-        gateway_ip=seed.PUBLIC_GATEWAY,
-        pools=[list(seed.PUBLIC_POOL)],
-        enable_dhcp=False,
-        tags=[],
-        created_at=now,
-    )
-    return [network, subnet]
-
-
-async def locked_network(session: AsyncSession, network_id: str) -> SimNetwork:
-    network = await session.get(SimNetwork, network_id, with_for_update=True)
-    if network is None:
-        raise not_found("Network", network_id)
-    return network
-
-
-async def subnets_of(session: AsyncSession, network_id: str) -> list[SimSubnet]:
-    stmt = (
-        select(SimSubnet)
-        .where(SimSubnet.network_id == network_id)
-        .order_by(SimSubnet.created_at, SimSubnet.id)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
-def _check_subnet(spec: SubnetSpec, others: list[SimSubnet]) -> list[list[str]]:
-    """Neutron's subnet validation; returns the allocation pools to store."""
-    net = ipam.parse_cidr(spec.cidr)
-    if net.version != spec.ip_version:
-        raise invalid_input(f"Cidr {spec.cidr} does not match the ip_version {spec.ip_version}")
-    first, last = ipam.usable_range(net)
-
-    def inside(address: str) -> int:
-        try:
-            value = ipaddress.ip_address(address)
-        except ValueError as exc:
-            raise bad_request(f"'{address}' is not a valid IP address") from exc
-        if value.version != net.version or not first <= int(value) <= last:
-            raise invalid_input(f"IP address {address} is not within subnet {spec.cidr}.")
-        return int(value)
-
-    if spec.gateway_ip is not None and not ipam.is_usable(net, spec.gateway_ip):
-        raise invalid_input(f"Gateway is not valid on subnet {spec.cidr}.")
-    pools = [list(p) for p in spec.allocation_pools] or ipam.default_pools(net, spec.gateway_ip)
-    for start, end in pools:
-        low, high = inside(start), inside(end)
-        if low > high:
-            raise bad_request(f"The allocation pool {start}-{end} spans beyond the subnet cidr.")
-        gateway = spec.gateway_ip
-        if gateway is not None and low <= int(ipaddress.ip_address(gateway)) <= high:
-            raise conflict(f"Gateway ip {gateway} conflicts with allocation pool {start}-{end}")
-    for other in others:
-        if ipaddress.ip_network(other.cidr).overlaps(net):
-            raise invalid_input(
-                f"Requested subnet with cidr: {spec.cidr} for network: {spec.network_id} "
-                "overlaps with another subnet."
-            )
-    return pools
-
-
-def _mac(env: SimEnv) -> str:
-    """Neutron's default base_mac fa:16:3e:00:00:00 with three random octets."""
-    tail = ":".join(f"{env.net_rng.randrange(256):02x}" for _ in range(3))
-    return f"fa:16:3e:{tail}"
 
 
 class SimulatorNetwork:
@@ -256,7 +160,7 @@ class SimulatorNetwork:
     async def create_subnet(self, spec: SubnetSpec) -> ProviderSubnet:
         async def work(session: AsyncSession) -> ProviderSubnet:
             await locked_network(session, spec.network_id)
-            pools = _check_subnet(spec, await subnets_of(session, spec.network_id))
+            pools = check_subnet(spec, await subnets_of(session, spec.network_id))
             subnet = SimSubnet(
                 id=new_id(),
                 network_id=spec.network_id,
@@ -315,60 +219,7 @@ class SimulatorNetwork:
     async def create_port(self, spec: PortSpec) -> ProviderPort:
         """Explicit fixed IPs must be inside their subnet and free (409); without any, one
         address from the network's first IPv4 subnet. No groups means the project's default."""
-        env = self._env
-
-        async def work(session: AsyncSession) -> ProviderPort:
-            now = env.clock.now()
-            network = await locked_network(session, spec.network_id)
-            subnets = {s.id: s for s in await subnets_of(session, network.id)}
-            group_ids = list(spec.security_group_ids)
-            if not group_ids and not spec.device_owner.startswith("network:"):
-                default = await security_groups.default_group(session, spec.project_id, now)
-                group_ids = [default.id]
-            await security_groups.existing_groups(session, group_ids, lock=True)
-            port_id = new_id()
-            fixed: list[list[str]] = []
-            for wanted in spec.fixed_ips:
-                subnet = subnets.get(wanted.subnet_id)
-                if subnet is None:
-                    raise invalid_input(
-                        f"Failed to create port on network {network.id}, because fixed_ips "
-                        f"included invalid subnet {wanted.subnet_id}."
-                    )
-                address = await ipam.claim(session, subnet, wanted.ip_address, port_id=port_id)
-                fixed.append([subnet.id, address])
-            if not spec.fixed_ips:
-                v4 = [s for s in subnets.values() if s.ip_version == 4]
-                if v4:
-                    picked = await ipam.allocate(session, v4[0], env.net_rng, port_id=port_id)
-                    if picked is None:
-                        raise conflict(f"No more IP addresses available on network {network.id}.")
-                    fixed.append([v4[0].id, picked])
-            port = SimPort(
-                id=port_id,
-                network_id=network.id,
-                project_id=spec.project_id,
-                name=spec.name,
-                device_id=None,
-                device_owner=spec.device_owner,
-                status=DOWN,
-                fixed_ips=fixed,
-                security_group_ids=group_ids,
-                tags=list(spec.tags),
-                created_at=now,
-            )
-            for _ in range(_MAC_TRIES):
-                port.mac_address = _mac(env)
-                try:
-                    async with session.begin_nested():
-                        session.add(port)
-                        await session.flush()
-                    return port_dto(port)
-                except IntegrityError:
-                    continue
-            raise ProviderUnavailable("Simulated MAC allocation kept colliding", status_code=503)
-
-        return await self._call("create_port", work)
+        return await self._delegate("create_port", lambda: ports.create(self._env, spec))
 
     async def _settled(self) -> None:
         """Apply due server operations first: a server gone or failed unbinds its ports."""

@@ -19,9 +19,10 @@ from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.faults import FaultInjector, derived_rng
 from stackgate.providers.simulator.image import SimulatorImage
 from stackgate.providers.simulator.lifecycle import settle_due
-from stackgate.providers.simulator.network import SimulatorNetwork, seed_rows
+from stackgate.providers.simulator.network import SimulatorNetwork
 from stackgate.providers.simulator.scheduler import Resources, capacity_of, usage
 from stackgate.providers.simulator.store import Store
+from stackgate.providers.simulator.subnets import seed_rows
 from stackgate.providers.simulator.tables import SimHypervisor
 from stackgate.providers.simulator.timing import Timing
 from stackgate.providers.storage import BlockStorageProvider

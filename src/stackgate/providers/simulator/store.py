@@ -182,6 +182,7 @@ class Store:
                     writer = await conn.execution_options(**{_WRITE: True})
                     async with writer.begin():
                         await writer.run_sync(SimBase.metadata.create_all)
+                        await writer.run_sync(_add_missing_columns)
                 return
             except DBAPIError:
                 # Another process created the same tables between our check and CREATE.
@@ -222,6 +223,19 @@ def _tune_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
         # cannot interleave, and no deferred transaction fails while upgrading its lock.
         write = bool(conn.get_execution_options().get(_WRITE))
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """A store made by an older version lacks the nullable columns added since (create_all
+    makes missing tables only); the simulator has no migrations, so add them here."""
+    inspector = inspect(conn)
+    for table in SimBase.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
 
 def _primary_key(row: SimBase) -> tuple[Any, ...]:
