@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 TEST_DATABASES ?= sqlite postgresql mariadb
 
-.PHONY: run test lint install lock bench clean
+.PHONY: run up test lint install lock bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -19,6 +19,13 @@ install: $(STAMP)
 ## Start StackGate on the embedded default: SQLite, simulator, no broker; http://127.0.0.1:8000
 run: $(STAMP)
 	$(VENV)/bin/stackgate serve
+
+## The distributed shape (gateway :8000, api :8080, worker, billing :8090) on PostgreSQL,
+## RabbitMQ and Redis at 127.0.0.1, as separate processes (Procfile, settings in Procfile.env)
+up: $(STAMP)
+	set -a && . ./Procfile.env && set +a && $(PY) scripts/ensure_databases.py && \
+		$(VENV)/bin/stackgate migrate
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -e Procfile.env
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench migrations

@@ -607,6 +607,8 @@ def stackgate_env(
         STACKGATE_ADMIN_PASSWORD=db.password,
         STACKGATE_DEMO_PASSWORD=db.password,
         STACKGATE_SIM_SPEED="0",
+        # `serve` runs behind the gateway's per-client rate limit: off, the bench is one client.
+        STACKGATE_GATEWAY_RATE_LIMIT="",
         STACKGATE_SIM_DATABASE_URL=f"sqlite:///{workdir / f'simulator-{db.kind}.db'}",
         STACKGATE_BILLING_DATABASE_URL=f"sqlite:///{workdir / 'billing.db'}",
         # Room for every server the POST figures create, on few hosts (each create scans

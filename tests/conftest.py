@@ -29,6 +29,7 @@ from stackgate.core.db import create_engine
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.ids import stable_id
 from stackgate.core.operations import Operation
+from stackgate.core.outbox import OutboxEvent
 from stackgate.identity.models import (
     ApplicationCredential,
     Domain,
@@ -122,6 +123,7 @@ async def clean_database(engine: AsyncEngine) -> None:
             SecurityGroup,
             VolumeSnapshot,
             Volume,
+            OutboxEvent,
             IdempotencyRecord,
             Operation,
             Server,

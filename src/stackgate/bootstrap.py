@@ -29,6 +29,8 @@ from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.events.recorder import install_recorder
+from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
 from stackgate.identity import quotas
 from stackgate.identity.directory import DirectoryService
 from stackgate.identity.security import PasswordHasher, TokenCodec
@@ -72,6 +74,8 @@ class Container:
     floating_ips: FloatingIPService
     volumes: VolumeService
     volume_snapshots: SnapshotService
+    # Publishes the outbox (events/relay.py); runs wherever the worker runs.
+    relay: OutboxRelay | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -99,6 +103,7 @@ class Container:
             self._tasks = [
                 asyncio.create_task(self.runner.run(self._stop)),
                 asyncio.create_task(self.reconciler.run(self._stop)),
+                *([asyncio.create_task(self.relay.run(self._stop))] if self.relay else []),
             ]
         return seeded
 
@@ -143,6 +148,20 @@ def bootstrap(
     sessionmaker = create_sessionmaker(engine)
     provider = provider or build_provider(settings)
     clock = clock or SystemClock()
+    # Every state change of a resource writes its events in the same transaction.
+    relay = build_relay(
+        sessionmaker,
+        clock=clock,
+        broker_url=settings.broker_url,
+        config=RelayConfig(
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval,
+            max_backoff=settings.outbox_max_backoff,
+            publish_timeout=settings.outbox_publish_timeout,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+        ),
+    )
+    install_recorder(sessionmaker, clock=clock, on_commit=relay.wakeup)
     # One handler drives groups and their rules (a rule waits for its group's cloud id).
     sg_handler = SecurityGroupOperationHandler(
         sessionmaker, provider, clock=clock, poll_interval=min(settings.worker_poll_interval, 0.2)
@@ -226,6 +245,7 @@ def bootstrap(
         clock=clock,
         runner=runner,
         reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),
+        relay=relay,
         servers=servers,
         server_actions=ServerActionService(servers),
         catalog=CatalogService(

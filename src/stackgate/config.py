@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     )
     gateway_rate_limit: str = Field(
         "1000/minute",
-        description="Requests per client through the gateway, e.g. 1000/minute;50/second; empty: off.",
+        description="Requests per client via the gateway, e.g. 1000/minute;50/second (empty: off).",
     )
     gateway_connect_timeout: float = Field(
         3.0, gt=0, description="Seconds the gateway waits to connect to an upstream service."
@@ -107,6 +107,31 @@ class Settings(BaseSettings):
         24, ge=1, description="How long an Idempotency-Key is remembered."
     )
     max_wait_seconds: int = Field(60, ge=0, description="Upper bound of `Prefer: wait=N`.")
+    billing_prices: str | None = Field(
+        None, description="Billing price list file (.toml or .json); unset: built-in prices."
+    )
+    billing_prefetch: int = Field(
+        20, ge=1, le=1000, description="Unacked messages one billing consumer holds (batch size)."
+    )
+    billing_retry_seconds: float = Field(
+        600, gt=0, le=1500, description="How long billing retries a failed database write in "
+        "place before returning the messages to the queue."
+    )
+    outbox_batch_size: int = Field(
+        100, ge=1, le=1000, description="Events the relay publishes per outbox transaction."
+    )
+    outbox_poll_interval: float = Field(
+        0.5, gt=0, description="Seconds between polls of the outbox when idle."
+    )
+    outbox_max_backoff: float = Field(
+        5.0, gt=0, description="Longest pause of the relay while the broker is away."
+    )
+    outbox_publish_timeout: float = Field(
+        10.0, gt=0, description="Seconds the relay waits for a broker connection or confirm."
+    )
+    outbox_retention_hours: int = Field(
+        168, ge=1, description="How long published events stay in the outbox table."
+    )
 
     sim_speed: float = Field(1.0, ge=0, description="Simulator time factor (0 = instant).")
     sim_failure_rate: float = Field(

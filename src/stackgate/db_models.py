@@ -7,6 +7,7 @@ from stackgate.compute.models import Server
 from stackgate.core.db import Base
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.operations import Operation
+from stackgate.core.outbox import OutboxEvent
 from stackgate.identity.models import (
     ApplicationCredential,
     Domain,
@@ -39,6 +40,7 @@ __all__ = [
     "Image",
     "Network",
     "Operation",
+    "OutboxEvent",
     "Port",
     "PortSecurityGroup",
     "Project",

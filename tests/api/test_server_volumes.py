@@ -25,9 +25,7 @@ async def volume_body(client: httpx.AsyncClient, volume_id: str) -> dict[str, An
     return dict(response.json())
 
 
-async def built(
-    client: httpx.AsyncClient, container: Container, **fields: Any
-) -> dict[str, Any]:
+async def built(client: httpx.AsyncClient, container: Container, **fields: Any) -> dict[str, Any]:
     server = await create_server(client, flavor="m1.tiny", **fields)
     for _ in range(50):
         body = await settle(client, container, server["id"])
@@ -97,8 +95,6 @@ class TestDataVolumesAtCreate:
         first, second = await volume(client, container), await volume(client, container)
         accepted = await create_server(client, volumes=[first, second])
         assert (await volume_body(client, first))["status"] == "reserved"
-        server = await built(client, container) if False else None  # noqa: SIM108
-        del server
         body = await settle(client, container, accepted["id"])
         for _ in range(20):
             if body["task_state"] is None:

@@ -147,6 +147,8 @@ class Event:
 
 
 def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):  # handed over in-process, before serialisation
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if not isinstance(value, str):
         raise InvalidMessage("occurred_at must be an ISO 8601 string")
     try:
@@ -175,7 +177,9 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         raise InvalidMessage("event_id is required")
     if not event_type:
         raise InvalidMessage("event_type is required")
-    payload = data.get("payload") or {}
+    payload = data.get("payload")
+    if payload is None:
+        payload = {}
     if not isinstance(payload, dict):
         raise InvalidMessage("payload must be a JSON object")
     return Event(

@@ -84,7 +84,9 @@ def _hour_charges(
         lo, hi = max(begin, hour), min(finish, hour + HOUR)
         if hi > lo:
             seconds = seconds_between(lo, hi)
-            charges.append(HourCharge(hour, seconds, unit, price, price * seconds / SECONDS_PER_HOUR))
+            charges.append(
+                HourCharge(hour, seconds, unit, price, price * seconds / SECONDS_PER_HOUR)
+            )
         hour += HOUR
     return charges
 

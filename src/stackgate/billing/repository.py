@@ -86,7 +86,9 @@ class UsageRepository:
         return list((await self.session.scalars(statement)).all())
 
     async def replace_periods(self, resource_id: str, periods: Sequence[dict[str, Any]]) -> None:
-        await self.session.execute(delete(UsagePeriod).where(UsagePeriod.resource_id == resource_id))
+        await self.session.execute(
+            delete(UsagePeriod).where(UsagePeriod.resource_id == resource_id)
+        )
         if periods:
             await self.session.execute(insert(UsagePeriod), list(periods))
 

@@ -81,7 +81,9 @@ def _int(value: Any) -> int | None:
 def _size(resource_type: str, payload: dict[str, Any]) -> Size:
     if resource_type == SERVER:
         name = payload.get("flavor_name")
-        return Size(flavor_name=name if isinstance(name, str) else None, vcpus=_int(payload.get("vcpus")))
+        return Size(
+            flavor_name=name if isinstance(name, str) else None, vcpus=_int(payload.get("vcpus"))
+        )
     if resource_type == VOLUME:
         return Size(size_gb=_int(payload.get("size_gb")))
     return Size()

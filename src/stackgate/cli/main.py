@@ -1,4 +1,4 @@
-"""The `stackgate` command: serve, api, worker, migrate."""
+"""The `stackgate` command: serve, api, worker, billing, migrate."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def _factory() -> object:
 def serve(
     no_migrate: bool = typer.Option(False, help="Skip upgrading the database schema."),
 ) -> None:
-    """Run everything in one process: API, worker and reconciler (port 8000)."""
+    """Run everything in one process: gateway, API, worker and reconciler (port 8000)."""
     settings = get_settings()
     if not no_migrate:
         _migrate(settings)
@@ -78,7 +78,7 @@ def serve(
         f"StackGate on http://{settings.host}:{port}  (docs: /docs, "
         f"provider: {settings.provider}, database: {settings.database_url})"
     )
-    _serve(settings, port=port, worker=True, workers=1)
+    _run_gateway(settings, port=port, workers=1, worker=True)
 
 
 @app.command()
@@ -86,6 +86,60 @@ def api(workers: int = typer.Option(1, min=1, max=64, help="Server processes."))
     """Run the control-plane API alone (port 8080); a separate `stackgate worker` drives it."""
     settings = get_settings()
     _serve(settings, port=settings.listen_port(8080), worker=False, workers=workers)
+
+
+def _gateway_app(settings: Settings, *, worker: bool) -> object:
+    """The gateway; with STACKGATE_API_URL unset the API (and its worker) runs inside it."""
+    from stackgate.app import create_app
+    from stackgate.gateway.app import create_gateway
+
+    api_app = create_app(settings, run_worker=worker) if settings.api_url is None else None
+    return create_gateway(settings, api_app=api_app)
+
+
+def _gateway_factory() -> object:
+    settings = get_settings()
+    return _gateway_app(settings, worker=settings.embedded_worker and settings.api_url is None)
+
+
+def _run_gateway(settings: Settings, *, port: int, workers: int, worker: bool) -> None:
+    if workers > 1:
+        uvicorn.run(
+            "stackgate.cli.main:_gateway_factory",
+            factory=True,
+            host=settings.host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+        return
+    uvicorn.run(
+        _gateway_app(settings, worker=worker),  # type: ignore[arg-type]
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def gateway(workers: int = typer.Option(1, min=1, max=64, help="Server processes.")) -> None:
+    """Run the gateway (port 8000): routes /api/v1 to STACKGATE_API_URL (unset: the API runs
+    in this process) and publishes POST /api/billing to RabbitMQ (STACKGATE_BROKER_URL)."""
+    settings = get_settings()
+    port = settings.listen_port(8000)
+    console.print(
+        f"StackGate gateway on http://{settings.host}:{port}  (api: "
+        f"{settings.api_url or 'in this process'}, billing: "
+        f"{settings.billing_url or 'in this process'}, broker: {settings.broker_url or 'none'})"
+    )
+    _run_gateway(
+        settings,
+        port=port,
+        workers=workers,
+        worker=settings.embedded_worker and settings.api_url is None,
+    )
 
 
 @app.command()
@@ -116,6 +170,49 @@ def migrate() -> None:
     settings = get_settings()
     _migrate(settings)
     console.print("database is at the newest revision")
+
+
+@app.command()
+def billing(
+    no_migrate: bool = typer.Option(False, help="Skip upgrading the billing database schema."),
+) -> None:
+    """Run the billing service: billing_queue and usage consumers, and its API (port 8090)."""
+    import os
+
+    from stackgate.billing.app import DEFAULT_PORT, create_billing_app
+
+    settings = get_settings()
+    if not settings.broker_url:
+        console.print(
+            "stackgate billing consumes RabbitMQ: set STACKGATE_BROKER_URL "
+            "(without a broker, `stackgate serve` runs billing in-process)"
+        )
+        raise typer.Exit(2)
+    # Tests only: die (as kill -9 would) right after the commit that brings billing_queue's
+    # committed messages to N, before acking them.
+    crash_after = int(os.environ.get("STACKGATE_BILLING_TEST_CRASH_AFTER_COMMIT", "0") or 0)
+    committed = 0
+
+    def after_commit(queue: str, count: int) -> None:
+        nonlocal committed
+        if queue == "billing_queue":
+            committed += count
+            if crash_after and committed >= crash_after:
+                os._exit(137)
+
+    port = settings.listen_port(DEFAULT_PORT)
+    console.print(f"StackGate billing on http://{settings.host}:{port}")
+    uvicorn.run(
+        create_billing_app(
+            settings,
+            migrate=not no_migrate,
+            after_commit=after_commit if crash_after else None,
+        ),
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

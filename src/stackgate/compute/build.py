@@ -188,8 +188,12 @@ async def compensate(provider: Provider, s: OperationFacts) -> Step:
     for server in found:
         await detach_in_cloud(provider, server.id, s.build)
         await provider.compute.delete_server(server.id)
-    if found:
-        return Step("progress", message="undoing the build: waiting for the server to go")
+    if found and await provider.compute.servers(tags=(tag_for(s.server_id),)):
+        return Step(
+            "progress",
+            message="undoing the build: waiting for the server to go",
+            updates={"waiting": True},
+        )
     step = str(s.params.get("failed_step") or SPAWNING)
     cause = str(s.params.get("cause") or "unknown failure")
     return Step("compensated", message=f"Build failed at step {step}: {cause}")

@@ -48,6 +48,9 @@ async def drive(provider: Provider, s: OperationFacts) -> Step:
         return Step("done")
     if current.status != "detaching":
         await provider.compute.delete_volume_attachment(s.provider_id, volume.provider_id)
+        current = await provider.block_storage.get_volume(volume.provider_id)
+        if not any(a.server_id == s.provider_id for a in current.attachments):
+            return Step("done")
     return Step("progress", message="waiting for the cloud to detach the volume")
 
 

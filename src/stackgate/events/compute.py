@@ -35,10 +35,10 @@ def derive_server(change: Change) -> list[Emit]:
     change of the state triple is compute.instance.update."""
     values = change.values
     if change.kind == "insert":
-        events = [Emit(CREATE_START, state(values) | flavor(values))]
+        created = [Emit(CREATE_START, state(values) | flavor(values))]
         if values.get("vm_state") == ACTIVE:
-            events.append(Emit(CREATE_END, flavor(values)))
-        return events
+            created.append(Emit(CREATE_END, flavor(values)))
+        return created
     if change.kind == "delete":
         # A soft-deleted row already announced its end; a purge says nothing new.
         return [] if change.before("vm_state") == DELETED else [Emit(DELETE_END)]

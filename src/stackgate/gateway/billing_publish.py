@@ -12,6 +12,7 @@ before billing ever ran wait in it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import Protocol
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.exceptions import ChannelPreconditionFailed
 
 from stackgate.gateway.errors import BillingUnavailable, BrokerUnavailable
 from stackgate.messaging.topology import (
@@ -50,16 +52,31 @@ class BillingPublisher(Protocol):
     async def close(self) -> None: ...
 
 
-async def declare_billing_topology(channel: AbstractChannel) -> None:
-    """billing_queue (durable quorum, delivery limit, DLX) and its dead-letter queue, declared
-    with the same arguments as every other process (messaging/topology.py)."""
-    dlx = await channel.declare_exchange(
-        BILLING_DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
-    )
-    dead = await channel.declare_queue(
-        BILLING_DEAD_LETTER_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-    )
-    await dead.bind(dlx, routing_key="")
+async def declare_billing_topology(
+    connection: AbstractRobustConnection, channel: AbstractChannel
+) -> None:
+    """billing_queue (durable quorum, delivery limit, DLX) and its dead-letter side, with the
+    same arguments as every other process (messaging/topology.py; billing/topology.py declares
+    the same). The dead-letter side goes on a channel of its own: a dead-letter queue that
+    exists with other arguments fails its declaration (406, which closes the channel) and is
+    then used as it is."""
+    side = await connection.channel()
+    try:
+        dlx = await side.declare_exchange(
+            BILLING_DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        try:
+            dead = await side.declare_queue(
+                BILLING_DEAD_LETTER_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await dead.bind(dlx, routing_key="")
+        except ChannelPreconditionFailed as exc:
+            log.warning(
+                "dead_letter_queue_differs", queue=BILLING_DEAD_LETTER_QUEUE, error=str(exc)
+            )
+    finally:
+        with contextlib.suppress(Exception):
+            await side.close()
     await channel.declare_queue(
         BILLING_QUEUE, durable=True, arguments=quorum_arguments(BILLING_DEAD_LETTER_EXCHANGE)
     )
@@ -101,9 +118,9 @@ class AmqpBillingPublisher:
                     raise BrokerUnavailable("the message broker is unreachable", RETRY_AFTER)
                 try:
                     self._connection = await aio_pika.connect_robust(
-                        self._url, timeout=self._connect_timeout, client_properties={
-                            "connection_name": "stackgate-gateway"
-                        }
+                        self._url,
+                        timeout=self._connect_timeout,
+                        client_properties={"connection_name": "stackgate-gateway"},
                     )
                 except Exception as exc:
                     self._next_attempt = time.monotonic() + 1.0
@@ -117,8 +134,9 @@ class AmqpBillingPublisher:
                 )
             assert self._channel is not None
             if not self._declared:
+                assert self._connection is not None
                 await asyncio.wait_for(
-                    declare_billing_topology(self._channel), self._publish_timeout
+                    declare_billing_topology(self._connection, self._channel), self._publish_timeout
                 )
                 self._declared = True
             return self._channel
@@ -137,7 +155,9 @@ class AmqpBillingPublisher:
         try:
             channel = await self._ready_channel()
             await asyncio.wait_for(
-                channel.default_exchange.publish(message, routing_key=BILLING_QUEUE, mandatory=True),
+                channel.default_exchange.publish(
+                    message, routing_key=BILLING_QUEUE, mandatory=True
+                ),
                 self._publish_timeout,
             )
         except BrokerUnavailable:
