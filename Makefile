@@ -4,6 +4,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 TEST_DATABASES ?= sqlite postgresql mariadb
+# The services' tests (gateway, billing, messaging, the relay's RabbitMQ side, and their
+# processes) do not depend on the control-plane database backend: `make test` runs them once,
+# on SERVICES_DATABASE, with RabbitMQ and Redis. The outbox recording and the in-process relay
+# stay in the per-database runs (the relay's claim query differs per dialect).
+SERVICES_DATABASE ?= postgresql
+SERVICE_TESTS := tests/integration/gateway tests/integration/billing \
+	$(wildcard tests/integration/messaging) \
+	tests/integration/events/test_relay_broker.py \
+	tests/integration/events/test_relay_broker_restart.py \
+	tests/e2e/test_gateway.py tests/e2e/test_billing.py $(wildcard tests/e2e/test_services_*.py)
 
 .PHONY: run up test lint install lock bench clean
 
@@ -33,13 +43,18 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-## The whole suite: lint, unit tests, then every database-backed tier on each database.
+## The whole suite: lint, unit tests, every database-backed tier on each database, then the
+## services (gateway, billing, messaging) once. Tests marked broker_restart stop and start the
+## local RabbitMQ: pytest runs them serially, and they always start it again.
 test: lint
 	$(PY) -m pytest tests/unit -q
 	@for db in $(TEST_DATABASES); do \
 		echo "== tests on $$db =="; \
-		STACKGATE_TEST_DATABASE=$$db $(PY) -m pytest tests --ignore=tests/unit -q || exit 1; \
+		STACKGATE_TEST_DATABASE=$$db $(PY) -m pytest tests --ignore=tests/unit \
+			$(addprefix --ignore=,$(SERVICE_TESTS)) -q || exit 1; \
 	done
+	@echo "== services on $(SERVICES_DATABASE), RabbitMQ and Redis =="
+	STACKGATE_TEST_DATABASE=$(SERVICES_DATABASE) $(PY) -m pytest $(SERVICE_TESTS) -q
 
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \

@@ -9,8 +9,9 @@ way the gateway publishes (persistent, message id, mandatory, publisher confirms
 starts; then `stackgate billing` starts and the bench polls `SELECT count(*) FROM orders` until
 every message is a row. In the same run, on the same backlog size, a bare baseline does the same
 work with no StackGate code (aio-pika, manual acks, same prefetch, one asyncpg
-`INSERT ... ON CONFLICT DO NOTHING` per batch, ack after commit): the ratio is the figure, as in
-bench/README.md. Results go to the terminal and bench/results/billing-<timestamp>.json.
+`INSERT ... ON CONFLICT DO NOTHING` per batch, one `multiple` ack after commit): the ratio is
+the figure, as in bench/README.md. Results go to the terminal and
+bench/results/billing-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -202,8 +203,7 @@ async def baseline_figure(
                         " ON CONFLICT (message_id) DO NOTHING",
                         rows,
                     )
-                for message in batch:
-                    await message.ack()
+                await batch[-1].ack(multiple=True)  # one batch in flight: settles it all
         await db.close()
 
     task = asyncio.create_task(consume())

@@ -7,11 +7,13 @@ finds the fixtures), and the helpers below.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -60,6 +62,49 @@ def broker_vhost() -> Iterator[Vhost]:
 def broker_url(broker_vhost: Vhost) -> str:
     """The AMQP URL of this run's vhost."""
     return broker_vhost.url
+
+
+@contextlib.contextmanager
+def temporary_vhost(prefix: str = "stackgate-test") -> Iterator[Vhost]:
+    """A vhost of its own (e.g. per test, when processes must not see another test's queues),
+    granted to guest and deleted at the end."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield Vhost(name=name, url=vhost_url(name))
+    finally:
+        rabbitmqctl("delete_vhost", name, check=False)
+
+
+async def wait_for_broker(url: str, *, within: float = 90.0) -> None:
+    """Until RabbitMQ accepts an AMQP connection on `url` again; fails after `within` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            connection = await aio_pika.connect(url, timeout=5)
+        except Exception as exc:
+            if loop.time() >= deadline:
+                pytest.fail(f"RabbitMQ did not come back within {within}s: {exc}", pytrace=False)
+            await asyncio.sleep(0.5)
+        else:
+            await connection.close()
+            return
+
+
+@contextlib.asynccontextmanager
+async def broker_app_stopped(url: str) -> AsyncIterator[None]:
+    """`rabbitmqctl stop_app` on the shared node, and ALWAYS `start_app` afterwards (waiting
+    until `url` accepts connections again). Only in tests marked `broker_restart`, which run
+    serially (pytest runs tests sequentially; never with xdist on the same node)."""
+    try:
+        await asyncio.to_thread(rabbitmqctl, "stop_app")
+        yield
+    finally:
+        await asyncio.to_thread(rabbitmqctl, "start_app", check=False)
+        await asyncio.to_thread(rabbitmqctl, "await_startup", check=False)
+        await wait_for_broker(url)
 
 
 async def connect(url: str) -> aio_pika.abc.AbstractRobustConnection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from starlette.types import Scope
 
 from stackgate import __version__
 from stackgate.audit.routes import router as audit_router
+from stackgate.billing.routes import router as billing_router
 from stackgate.block_storage.routes import router as block_storage_router
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
@@ -59,9 +61,17 @@ def announce(seeded: SeedResult) -> None:
 
 
 def create_app(
-    settings: Settings, *, container: Container | None = None, run_worker: bool | None = None
+    settings: Settings,
+    *,
+    container: Container | None = None,
+    run_worker: bool | None = None,
+    billing: bool = False,
 ) -> FastAPI:
-    """The API application. A given container is used as is (and not closed here)."""
+    """The API application. A given container is used as is (and not closed here).
+
+    `billing=True` (`stackgate serve`) runs billing in this process too: its API at
+    /api/v1/billing, `app.state.billing` taking the gateway's POST /api/billing orders, and its
+    usage consumer fed by the in-process relay (no broker) or by RabbitMQ (broker configured)."""
     owns_container = container is None
     embedded = settings.embedded_worker if run_worker is None else run_worker
 
@@ -69,14 +79,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_container:
             configure_logging(settings.log_level, json=settings.log_json)
-            built = bootstrap(settings)
-            app.state.container = built
-            announce(await built.start(worker=embedded))
-        try:
-            yield
-        finally:
+            app.state.container = bootstrap(settings)
+        async with contextlib.AsyncExitStack() as stack:
             if owns_container:
-                await app.state.container.close()
+                stack.push_async_callback(app.state.container.close)
+            if billing:
+                # Before the worker starts, so the relay finds billing's subscriber at once.
+                await stack.enter_async_context(_in_process_billing(app, settings))
+            if owns_container:
+                announce(await app.state.container.start(worker=embedded))
+            yield
 
     app = FastAPI(
         title="StackGate",
@@ -101,7 +113,37 @@ def create_app(
     app.include_router(floating_ip_router)
     app.include_router(security_group_router)
     app.include_router(block_storage_router)
+    if billing:
+        app.include_router(billing_router)
     return app
+
+
+@asynccontextmanager
+async def _in_process_billing(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Billing inside the API process: `app.state.billing` (the gateway's POST /api/billing
+    hands it orders; the billing routes read it), tokens checked by the container's
+    AuthService. No broker: its subscriber is registered with stackgate.events.subscribers, so
+    the relay hands it every event. A broker: its two consumers run here instead."""
+    from stackgate.billing import inprocess
+    from stackgate.billing.app import consumer_config
+    from stackgate.billing.consumer import BillingConsumers
+
+    billing = inprocess.build(settings, auth=app.state.container.auth)
+    consumers: BillingConsumers | None = None
+    try:
+        await billing.start()  # upgrades the billing database; fails the start if it cannot
+        if settings.broker_url:
+            consumers = BillingConsumers(
+                settings.broker_url, billing.service, consumer_config(settings)
+            )
+            consumers.start()
+        app.state.billing = billing
+        yield
+    finally:
+        app.state.billing = None
+        if consumers is not None:
+            await consumers.stop()
+        await billing.close()  # also unregisters its events subscriber
 
 
 def _audit_sink(scope: Scope) -> AuditSink | None:

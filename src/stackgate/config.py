@@ -114,8 +114,11 @@ class Settings(BaseSettings):
         20, ge=1, le=1000, description="Unacked messages one billing consumer holds (batch size)."
     )
     billing_retry_seconds: float = Field(
-        600, gt=0, le=1500, description="How long billing retries a failed database write in "
-        "place before returning the messages to the queue."
+        600,
+        gt=0,
+        le=1500,
+        description="How long billing retries a failed database write in "
+        "place before returning the messages to the queue.",
     )
     outbox_batch_size: int = Field(
         100, ge=1, le=1000, description="Events the relay publishes per outbox transaction."

@@ -18,7 +18,7 @@ from tests.conftest import set_quotas
 
 from stackgate.bootstrap import Container
 from stackgate.core.context import DEFAULT_PROJECT_ID
-from stackgate.network.seed import PUBLIC_NETWORK_ID
+from stackgate.network.seed import PUBLIC_NETWORK_ID, PUBLIC_SUBNET_ID
 
 
 class TestCreate:
@@ -71,7 +71,8 @@ class TestCreate:
         network, _ = await network_with_subnet(client)
         cases = [
             {},
-            {"network_id": network["id"], "fixed_ips": [{}]},
+            {"network_id": network["id"], "fixed_ips": [{"ip_address": "203.0.113.9"}]},
+            {"network_id": network["id"], "fixed_ips": [{"subnet_id": PUBLIC_SUBNET_ID}]},
             {"network_id": network["id"], "extra": 1},
             {"network_id": network["id"], "security_groups": ["no-such-group"]},
             {"network_id": PUBLIC_NETWORK_ID},
@@ -81,6 +82,17 @@ class TestCreate:
             assert 400 <= response.status_code < 500, (body, response.text)
         assert (await get(client, "/api/v1/ports"))["total"] == 0
         assert (await client.post("/api/v1/ports", json={"network_id": "nope"})).status_code == 404
+
+    async def test_an_empty_fixed_ip_asks_for_any_free_address(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        network, subnet = await network_with_subnet(client)
+        response = await client.post(
+            "/api/v1/ports", json={"network_id": network["id"], "fixed_ips": [{}]}
+        )
+        assert response.status_code == 202, response.text
+        (fixed,) = response.json()["fixed_ips"]
+        assert fixed["subnet_id"] == subnet["id"]
 
     async def test_network_without_subnet(self, client: httpx.AsyncClient) -> None:
         network = await create_network(client)

@@ -55,10 +55,12 @@ schema.app = LIVE_APP
 # request rejected: a false positive.
 schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, allow_x00=False)
 
-# Answers to a schema-valid request that no schema can rule out: the named flavor or image does
-# not exist (or does not fit), the cursor was not issued by us, or the Idempotency-Key was used
-# before with another body. DESIGN.md 4 answers them 400 (422 for a reused key), documented on
-# every route; Schemathesis's positive_data_acceptance would expect a 2xx or a 404.
+# Answers to a schema-valid request that no schema can rule out: the named flavor, image,
+# network, group or volume type does not exist (or does not fit), the cursor was not issued by
+# us, the Idempotency-Key was used before with another body, or fields contradict each other
+# (a gateway outside its CIDR, a port range on a protocol without ports, an IP version that does
+# not match). DESIGN.md 4 answers them 400/422, documented on every route; Schemathesis's
+# positive_data_acceptance would expect a 2xx or a 404.
 STATE_DEPENDENT = frozenset(
     {
         "unknown_reference",
@@ -67,6 +69,17 @@ STATE_DEPENDENT = frozenset(
         "flavor_too_small",
         "invalid_cursor",
         "idempotency_key_reused",
+        "invalid_subnet",
+        "invalid_ip_address",
+        "network_not_external",
+        "external_network",
+        "port_not_of_server",
+        "invalid_security_group_rule",
+        "reserved_security_group_name",
+        "unknown_volume_type",
+        "unknown_image",
+        "volume_too_small",
+        "invalid_new_size",
     }
 )
 positive_data_acceptance = schemathesis.checks.positive_data_acceptance

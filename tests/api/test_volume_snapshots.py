@@ -119,7 +119,7 @@ class TestSnapshots:
 
     async def test_unknown_volume_is_a_bad_request(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/api/v1/volume-snapshots", json={"volume_id": new_id()})
-        assert_problem(response, 400, "invalid_volume")
+        assert_problem(response, 400, "unknown_reference")
         assert_problem(await client.get(f"/api/v1/volume-snapshots/{new_id()}"), 404)
 
     async def test_snapshot_being_made_cannot_be_deleted(

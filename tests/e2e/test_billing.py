@@ -21,6 +21,7 @@ from stackgate.messaging.topology import (
     USAGE_DEAD_LETTER_QUEUE,
     USAGE_QUEUE,
 )
+from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.e2e.conftest import Launcher, eventually
 from tests.integration.billing.conftest import PG_ADMIN, order_count, order_totals, pg_admin
 from tests.integration.billing.test_consumer import declare
@@ -141,3 +142,47 @@ async def test_two_billing_processes_split_the_queue_with_exact_totals(
     await eventually(lambda: rows_at_least(engine, 2000), within=60)
     await asyncio.sleep(0.5)
     assert await order_totals(engine) == (2000, 2000, amount, items)
+
+
+async def test_the_billing_api_checks_tokens_with_the_control_plane(
+    launcher: Launcher, broker_url: str, billing_db: tuple[str, AsyncEngine]
+) -> None:
+    url, engine = billing_db
+    await launcher.run("migrate")
+    _, api_url = await launcher.serving("api")
+    _, billing_url = await launcher.serving(
+        "billing", **billing_env(broker_url, url, STACKGATE_API_URL=api_url)
+    )
+    async with Publisher(broker_url) as publish:
+        await publish.order({"user_id": "3", "number_of_items": "5", "total_amount": "180"})
+    await eventually(lambda: rows_at_least(engine, 1), within=10)
+    tokens = {}
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
+        for user, password, project in (
+            ("demo", DEMO_PASSWORD, "demo"),
+            ("admin", ADMIN_PASSWORD, "admin"),
+        ):
+            login = {"username": user, "password": password, "project": project}
+            answer = await http.post("/api/v1/auth/tokens", json=login)
+            assert answer.status_code == 201, answer.text
+            tokens[user] = answer.json()["access_token"]
+        me = await http.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['demo']}"}
+        )
+    demo_project = me.json()["project"]["id"]
+    async with httpx.AsyncClient(base_url=billing_url, timeout=10) as http:
+        as_demo = {"Authorization": f"Bearer {tokens['demo']}"}
+        as_admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        usage = await http.get(f"/api/v1/billing/projects/{demo_project}/usage", headers=as_demo)
+        other = await http.get("/api/v1/billing/projects/elsewhere/usage", headers=as_demo)
+        denied = await http.get("/api/v1/billing/orders", headers=as_demo)
+        orders = await http.get("/api/v1/billing/orders", headers=as_admin)
+        anonymous = await http.get("/api/v1/billing/orders")
+        forged = await http.get("/api/v1/billing/orders", headers={"Authorization": "Bearer x"})
+    assert usage.status_code == 200, usage.text
+    assert (other.status_code, denied.status_code) == (404, 403)
+    assert (anonymous.status_code, forged.status_code) == (401, 401)
+    assert orders.status_code == 200, orders.text
+    assert [
+        (o["user_id"], o["number_of_items"], o["total_amount"]) for o in orders.json()["orders"]
+    ] == [("3", 5, "180.00")]

@@ -146,9 +146,7 @@ class TestPublishingProcess:
 
 
 class TestSharedLimit:
-    async def test_two_gateway_processes_share_one_limit_in_redis(
-        self, launcher: Launcher
-    ) -> None:
+    async def test_two_gateway_processes_share_one_limit_in_redis(self, launcher: Launcher) -> None:
         env = {
             "STACKGATE_API_URL": f"http://127.0.0.1:{free_port()}",
             "STACKGATE_REDIS_URL": "redis://127.0.0.1:6379/0",

@@ -3,7 +3,8 @@
 Delivery semantics (reference/reliability.md 4):
 - manual acks, a small prefetch; a batch (whatever has arrived, up to the prefetch) is parsed,
   stored in ONE transaction (insert-if-absent on the message/event id), committed, and only
-  then acked. A crash between commit and ack redelivers the batch, which the unique key absorbs.
+  then acked (one `multiple` ack per batch). A crash between commit and ack redelivers the
+  batch, which the unique key absorbs.
 - a message that cannot be parsed or validated is poison: it is republished, unchanged but for
   an `x-death-reason` header, to the queue's dead-letter exchange (confirmed), then acked; if
   that publish fails it is rejected without requeue, which dead-letters it too (reason in the
@@ -149,12 +150,12 @@ class BatchConsumer(Generic[T]):
                 outcome = self._after_commit(self.name, len(good))
                 if inspect.isawaitable(outcome):
                     await outcome
-            for message, _ in good:
-                await _settle(message.ack())
+            for last in _last_per_channel([message for message, _ in good]):
+                await _settle(last.ack(multiple=True))
             return
         await asyncio.sleep(self._config.nack_delay)
-        for message, _ in good:
-            await _settle(message.nack(requeue=True))
+        for last in _last_per_channel([message for message, _ in good]):
+            await _settle(last.nack(multiple=True, requeue=True))
 
     async def _store_with_retry(self, items: list[T], stop: asyncio.Event) -> bool:
         loop = asyncio.get_running_loop()
@@ -214,6 +215,23 @@ class BatchConsumer(Generic[T]):
             await _settle(message.reject(requeue=False))
             return
         await _settle(message.ack())
+
+
+def _last_per_channel(
+    messages: list[AbstractIncomingMessage],
+) -> list[AbstractIncomingMessage]:
+    """The message with the highest delivery tag of each channel in a batch. Acking it with
+    `multiple` settles the whole batch in one frame: one batch is in flight per consumer and
+    deliveries are taken in order, so every lower tag of that channel is in this batch or was
+    settled before (poison messages are settled one by one first). After a reconnect a batch
+    may span the old and the new channel, hence one per channel."""
+    last: dict[int, AbstractIncomingMessage] = {}
+    for message in messages:
+        key = id(message.channel)
+        tag = message.delivery_tag or 0
+        if key not in last or tag > (last[key].delivery_tag or 0):
+            last[key] = message
+    return list(last.values())
 
 
 async def _settle(action: Awaitable[None]) -> None:

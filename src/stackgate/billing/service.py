@@ -173,7 +173,7 @@ class BillingService:
         if (end - start).days > MAX_WINDOW_DAYS:
             raise InvalidInput(f"the window is at most {MAX_WINDOW_DAYS} days", field="start")
         # A running resource is charged up to now, never into the future.
-        horizon = min(end, now) if end > now else end
+        horizon = min(end, now)
         async with self.sessionmaker() as session:
             rows = await UsageRepository(session).periods_of_project(
                 project_id, start=start, end=horizon

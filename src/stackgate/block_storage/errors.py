@@ -133,8 +133,8 @@ class InvalidNewSize(Unprocessable):
 
 
 class InvalidVolumeRef(InvalidInput):
-    code = "invalid_volume"
-    title = "Invalid volume"
+    code = "unknown_reference"
+    title = "Unknown volume"
 
     def __init__(self, field: str, ref: str) -> None:
         super().__init__(f"{field}: no volume {ref!r} in this project", field=field)

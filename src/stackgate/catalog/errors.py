@@ -25,14 +25,6 @@ class UnknownReference(InvalidInput):
         super().__init__(f"{field}: no {field} named or with id {ref!r}", field=field)
 
 
-class AmbiguousReference(InvalidInput):
-    code = "ambiguous_reference"
-    title = "Ambiguous reference"
-
-    def __init__(self, field: str, ref: str) -> None:
-        super().__init__(f"{field}: several {field}s are named {ref!r}; use the id", field=field)
-
-
 class ImageNotActive(InvalidInput):
     code = "image_not_active"
     title = "Image not active"

@@ -9,7 +9,6 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.catalog.errors import (
-    AmbiguousReference,
     CatalogInUse,
     FlavorNameTaken,
     FlavorNotFound,
@@ -22,6 +21,7 @@ from stackgate.catalog.repository import FlavorRepository, ImageRepository
 from stackgate.catalog.schemas import FlavorCreate, FlavorUpdate, ImageCreate, ImageUpdate
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
+from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult

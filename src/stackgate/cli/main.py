@@ -69,7 +69,8 @@ def _factory() -> object:
 def serve(
     no_migrate: bool = typer.Option(False, help="Skip upgrading the database schema."),
 ) -> None:
-    """Run everything in one process: gateway, API, worker and reconciler (port 8000)."""
+    """Run everything in one process: gateway, API, worker, reconciler, events relay and
+    billing (port 8000)."""
     settings = get_settings()
     if not no_migrate:
         _migrate(settings)
@@ -89,11 +90,16 @@ def api(workers: int = typer.Option(1, min=1, max=64, help="Server processes."))
 
 
 def _gateway_app(settings: Settings, *, worker: bool) -> object:
-    """The gateway; with STACKGATE_API_URL unset the API (and its worker) runs inside it."""
+    """The gateway; with STACKGATE_API_URL unset the API (and its worker) runs inside it, and
+    so does billing unless STACKGATE_BILLING_URL routes it elsewhere (`stackgate serve`)."""
     from stackgate.app import create_app
     from stackgate.gateway.app import create_gateway
 
-    api_app = create_app(settings, run_worker=worker) if settings.api_url is None else None
+    api_app = (
+        create_app(settings, run_worker=worker, billing=settings.billing_url is None)
+        if settings.api_url is None
+        else None
+    )
     return create_gateway(settings, api_app=api_app)
 
 

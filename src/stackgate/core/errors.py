@@ -38,6 +38,19 @@ class InvalidInput(StackGateError):
     category = Category.INVALID
 
 
+class AmbiguousReference(InvalidInput):
+    """A name in a body matches several resources; the caller must use the id."""
+
+    code = "ambiguous_reference"
+    title = "Ambiguous reference"
+
+    def __init__(self, field: str, ref: str, kind: str | None = None) -> None:
+        super().__init__(
+            f"{field}: several {kind or field.rstrip('s')}s are named {ref!r}; use the id",
+            field=field,
+        )
+
+
 class NotFound(StackGateError):
     code = "not_found"
     title = "Not found"

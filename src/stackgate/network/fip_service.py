@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.context import RequestContext
-from stackgate.core.errors import InvalidInput
+from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
@@ -79,9 +79,7 @@ class FloatingIPService:
             if not matches or await deleting(uow, matches[0].id):
                 raise UnknownNetworkReference("network", ref)
             if len(matches) > 1:
-                raise InvalidInput(
-                    f"network: several networks are named {ref!r}; use the id", field="network"
-                )
+                raise AmbiguousReference("network", ref)
             network = matches[0]
             if not network.external:
                 raise NotExternal(ref)

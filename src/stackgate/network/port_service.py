@@ -69,7 +69,8 @@ async def _subnet_for(repo: NetworkRepository, network: Network, want: FixedIPRe
             if subnet.id == want.subnet_id:
                 return subnet.id
         raise InvalidAddress("fixed_ips", f"subnet {want.subnet_id} is not on this network")
-    assert want.ip_address is not None
+    if want.ip_address is None:
+        return (await first_ipv4_subnet(repo, network)).id
     try:
         address = ipaddress.ip_address(want.ip_address.strip())
     except ValueError as exc:

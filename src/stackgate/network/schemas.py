@@ -132,13 +132,10 @@ class SubnetList(PageMeta):
 
 
 class FixedIPRequest(Input):
+    """A subnet, an address, both, or neither (any free address of the network)."""
+
     subnet_id: Ident | None = None
     ip_address: Address | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> FixedIPRequest:
-        _at_least_one(self, ("subnet_id", "ip_address"))
-        return self
 
 
 class PortCreate(Input):

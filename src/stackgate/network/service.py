@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.clock import utcnow
 from stackgate.core.context import RequestContext
-from stackgate.core.errors import InvalidInput
+from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.uow import UnitOfWork
@@ -219,9 +219,7 @@ async def resolve_networks(
         if not matches or await deleting(uow, matches[0].id):
             raise UnknownNetworkReference("networks", ref)
         if len(matches) > 1:
-            raise InvalidInput(
-                f"networks: several networks are named {ref!r}; use the id", field="networks"
-            )
+            raise AmbiguousReference("networks", ref)
         if matches[0].external:
             raise ExternalNetworkForPorts("networks", ref)
         found.setdefault(matches[0].id, matches[0])

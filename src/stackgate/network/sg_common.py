@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.clock import utcnow
 from stackgate.core.context import RequestContext
+from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity.repository import IdentityRepository
 from stackgate.network import rules as sg_rules
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
-from stackgate.network.sg_errors import AmbiguousSecurityGroup, UnknownSecurityGroup
+from stackgate.network.sg_errors import UnknownSecurityGroup
 from stackgate.network.sg_repository import SecurityGroupRepository
 
 DEFAULT_NAME = "default"
@@ -168,7 +169,7 @@ async def resolve_groups(
             if not matches:
                 raise UnknownSecurityGroup("security_groups", ref)
             if len(matches) > 1:
-                raise AmbiguousSecurityGroup("security_groups", ref)
+                raise AmbiguousReference("security_groups", ref, "security group")
             group = matches[0]
         if await deleting(uow, group.id):
             raise UnknownSecurityGroup("security_groups", ref)

@@ -50,16 +50,6 @@ class UnknownSecurityGroup(InvalidInput):
         super().__init__(f"{field}: no security group named or with id {ref!r}", field=field)
 
 
-class AmbiguousSecurityGroup(InvalidInput):
-    code = "ambiguous_reference"
-    title = "Ambiguous reference"
-
-    def __init__(self, field: str, ref: str) -> None:
-        super().__init__(
-            f"{field}: several security groups are named {ref!r}; use the id", field=field
-        )
-
-
 class RuleExists(Conflict):
     """Neutron's SecurityGroupRuleExists (409)."""
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
-import httpx
 import pytest
 
 from stackgate.messaging.topology import BILLING_DEAD_LETTER_QUEUE, BILLING_QUEUE, DELIVERY_LIMIT
@@ -206,5 +205,3 @@ class TestBrokerAway:
         assert answer.status_code == 503
         assert answer.json()["code"] == "billing_unavailable"
         assert "retry-after" in answer.headers
-
-

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from tests.integration.gateway.conftest import GatewayFactory, bearer
@@ -143,9 +142,5 @@ class TestOpenApi:
     ) -> None:
         async with gateway(api_url=None) as http:
             document = (await http.get("/openapi.json")).json()
-        assert {"/api/billing", "/api/v1/vms", "/api/v1/vms/{server_id}"} <= set(
-            document["paths"]
-        )
+        assert {"/api/billing", "/api/v1/vms", "/api/v1/vms/{server_id}"} <= set(document["paths"])
         assert "/api/v1/{path}" not in document["paths"]
-
-

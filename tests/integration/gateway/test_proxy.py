@@ -169,11 +169,13 @@ class TestUpstreamAway:
     async def test_a_silent_upstream_answers_504_after_the_read_timeout(
         self, gateway: GatewayFactory
     ) -> None:
-        async with silent_server() as port:
-            async with gateway(api_url=f"http://127.0.0.1:{port}", gateway_read_timeout=0.5) as http:
-                started = time.monotonic()
-                answer = await http.get("/api/v1/vms")
-                elapsed = time.monotonic() - started
+        async with (
+            silent_server() as port,
+            gateway(api_url=f"http://127.0.0.1:{port}", gateway_read_timeout=0.5) as http,
+        ):
+            started = time.monotonic()
+            answer = await http.get("/api/v1/vms")
+            elapsed = time.monotonic() - started
         assert 0.4 < elapsed < 3
         assert answer.status_code == 504
         assert answer.headers["retry-after"] == "5"

@@ -46,7 +46,7 @@ class TestRepairOrphans:
         server = await create_server(container, ctx)
         await drive(container, server.id)
         stopping = await container.server_actions.act(ctx, server.id, "stop", None)
-        assert stopping.task_state == TaskState.POWERING_OFF
+        assert stopping.server.task_state == TaskState.POWERING_OFF
         await orphan(container, server.id)
 
         assert (await container.reconciler.run_once())["servers"] == 1

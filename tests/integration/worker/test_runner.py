@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from stackgate.bootstrap import Container
 from stackgate.compute.handlers import ServerOperationHandler
+from stackgate.compute.models import Server
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import tag_for
 from stackgate.core.uow import UnitOfWork
+from stackgate.network.sg_service import ensure_default_group
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
 from tests.integration.helpers import (
@@ -26,6 +30,26 @@ from tests.integration.helpers import (
 )
 
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(autouse=True)
+async def default_group_settled(container: Container, ctx: RequestContext) -> None:
+    """These tests watch how workers share operations: the project's default security group
+    (made on first use, with operations of its own) is made and synced beforehand, and the
+    servers are made without networks, so each has exactly one operation."""
+    async with UnitOfWork(container.sessionmaker) as uow:
+        await ensure_default_group(uow, ctx.project_id)
+        await uow.commit()
+    await container.runner.drain()
+    assert all(op.state == OpState.DONE for op in await all_operations(container))
+
+
+async def bare_server(container: Container, ctx: RequestContext, **fields: Any) -> Server:
+    return await create_server(container, ctx, networks=[], **fields)
+
+
+async def server_operations(container: Container) -> list[Operation]:
+    return [op for op in await all_operations(container) if op.resource_type == "server"]
 
 
 class RecordingHandler:
@@ -65,7 +89,7 @@ class TestCompetingWorkers:
     async def test_two_workers_drive_thirty_creates_each_exactly_once(
         self, container: Container, ctx: RequestContext
     ) -> None:
-        servers = [await create_server(container, ctx, name=f"vm-{i:02d}") for i in range(30)]
+        servers = [await bare_server(container, ctx, name=f"vm-{i:02d}") for i in range(30)]
         recorder = RecordingHandler(
             ServerOperationHandler(
                 container.sessionmaker, container.provider, clock=container.clock
@@ -77,7 +101,7 @@ class TestCompetingWorkers:
         loops = [asyncio.create_task(w.run(stop)) for w in workers]
 
         async def all_done() -> bool:
-            return all(op.state == OpState.DONE for op in await all_operations(container))
+            return all(op.state == OpState.DONE for op in await server_operations(container))
 
         try:
             await eventually(all_done, within=60)
@@ -89,7 +113,7 @@ class TestCompetingWorkers:
             row = await server_row(container, server.id)
             assert (row.status, row.task_state) == ("ACTIVE", None), row.id
             assert row.ip_address and row.provider_id
-        ops = await all_operations(container)
+        ops = await server_operations(container)
         assert len(ops) == 30
         assert {(op.action, op.result, op.attempts) for op in ops} == {
             ("create", OpResult.SUCCESS, 1)
@@ -109,12 +133,12 @@ class TestCompetingWorkers:
     async def test_simultaneous_claims_hand_out_each_operation_once(
         self, container: Container, ctx: RequestContext
     ) -> None:
-        servers = [await create_server(container, ctx, name=f"vm-{i:02d}") for i in range(20)]
+        servers = [await bare_server(container, ctx, name=f"vm-{i:02d}") for i in range(20)]
         claims = await asyncio.gather(*(claim(container, f"worker-{i}") for i in range(4)))
         claimed = [op_id for ids in claims for op_id in ids]
         assert len(claimed) == len(set(claimed)), claims
         assert set(claimed) == {(await operations_of(container, s.id))[0].id for s in servers}
-        for op in await all_operations(container):
+        for op in await server_operations(container):
             assert op.attempts == 1
             assert op.lease_owner in {f"worker-{i}" for i in range(4)}
 
@@ -123,7 +147,7 @@ class TestLeaseExpiry:
     async def test_a_live_lease_keeps_other_workers_away(
         self, container: Container, ctx: RequestContext
     ) -> None:
-        server = await create_server(container, ctx)
+        server = await bare_server(container, ctx)
         assert len(await claim(container, "busy-worker")) == 1
         assert await container.runner.run_once() == 0
         row = await server_row(container, server.id)
@@ -132,7 +156,7 @@ class TestLeaseExpiry:
     async def test_a_dead_workers_operation_is_picked_up_by_another(
         self, container: Container, ctx: RequestContext
     ) -> None:
-        server = await create_server(container, ctx)
+        server = await bare_server(container, ctx)
         (op_id,) = await claim(container, "dead-worker")
         # The owner died without a word: only the passing of its lease tells.
         async with UnitOfWork(container.sessionmaker) as uow:
@@ -154,7 +178,7 @@ class TestLeaseExpiry:
     async def test_the_old_owner_cannot_act_once_its_lease_was_taken(
         self, container: Container, ctx: RequestContext
     ) -> None:
-        server = await create_server(container, ctx)
+        server = await bare_server(container, ctx)
         (op_id,) = await claim(container, "stale-worker", lease=timedelta(seconds=-1))
         assert await claim(container, "new-worker") == [op_id]
         handler = ServerOperationHandler(
