@@ -241,3 +241,23 @@ class TestDetach:
         data = await volume(client, container)
         response = await client.delete(f"/api/v1/vms/{server['id']}/volumes/{data}")
         assert response.status_code == 404, response.text
+
+
+class TestSnapshotOfAttachedVolume:
+    async def test_force_snapshots_an_in_use_volume_in_the_cloud(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        server = await built(client, container)
+        volume_id = await volume(client, container)
+        assert (await attach(client, server["id"], volume_id)).status_code == 202
+        await container.runner.drain()
+        assert (await volume_body(client, volume_id))["status"] == "in-use"
+        refused = await client.post("/api/v1/volume-snapshots", json={"volume_id": volume_id})
+        assert refused.status_code == 409, refused.text
+        forced = await client.post(
+            "/api/v1/volume-snapshots", json={"volume_id": volume_id, "force": True}
+        )
+        assert forced.status_code == 202, forced.text
+        await container.runner.drain()
+        snapshot = await client.get(f"/api/v1/volume-snapshots/{forced.json()['id']}")
+        assert snapshot.json()["status"] == "available", snapshot.text

@@ -363,7 +363,10 @@ class SnapshotOperationHandler(_Handler):
                 if f.volume_provider_id is None:
                     return Step("failed", message="the volume is not in the cloud")
                 created = await storage.create_snapshot(
-                    f.volume_provider_id, f.name, metadata=metadata_for(f.row_id)
+                    f.volume_provider_id,
+                    f.name,
+                    metadata=metadata_for(f.row_id),
+                    force=bool(f.params.get("force", False)),
                 )
                 pid = created.id
                 updates["provider_id"] = pid

@@ -31,7 +31,9 @@ class SnapshotService:
             raise SnapshotNotFound(snapshot_id)
         return snapshot
 
-    def _operation(self, ctx: RequestContext, snapshot: VolumeSnapshot, action: str) -> Operation:
+    def _operation(
+        self, ctx: RequestContext, snapshot: VolumeSnapshot, action: str, *, force: bool = False
+    ) -> Operation:
         return new_operation(
             project_id=snapshot.project_id,
             user_id=ctx.user_id,
@@ -39,7 +41,7 @@ class SnapshotService:
             resource_type="volume_snapshot",
             resource_id=snapshot.id,
             action=action,
-            params={"volume_id": snapshot.volume_id},
+            params={"volume_id": snapshot.volume_id, "force": force},
             now=self._volumes.clock.now(),
             timeout=self._volumes.config.operation_timeout,
         )
@@ -76,7 +78,7 @@ class SnapshotService:
                 updated_at=now,
             )
             uow.snapshots.add(snapshot)
-            uow.operations.add(self._operation(ctx, snapshot, "create"))
+            uow.operations.add(self._operation(ctx, snapshot, "create", force=data.force))
             await uow.commit()
         self._volumes.wake()
         return snapshot

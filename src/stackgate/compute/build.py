@@ -15,7 +15,6 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.block_storage import service as block_storage_service
@@ -24,7 +23,6 @@ from stackgate.compute.steps import BuildFacts, OperationFacts, PortFact, Step, 
 from stackgate.core.tags import tag_for
 from stackgate.core.uow import UnitOfWork
 from stackgate.network import service as network_service
-from stackgate.network.models import Port
 from stackgate.providers.base import (
     Provider,
     ProviderError,
@@ -53,8 +51,7 @@ _READY = ("available", "in-use", "reserved", "attaching")
 
 async def load_facts(session: AsyncSession, server_id: str) -> BuildFacts:
     """Read the server's ports and volumes (short read transaction of a step)."""
-    stmt = select(Port).where(Port.device_id == server_id).order_by(Port.created_at, Port.id)
-    ports = (await session.scalars(stmt)).all()
+    ports = await network_service.ports_of_server(session, server_id)
     volumes = (await block_storage_service.volumes_of_servers(session, [server_id])).get(
         server_id, []
     )

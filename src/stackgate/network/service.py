@@ -315,6 +315,11 @@ async def release_server_ports(
     return [p.id for p in ports]
 
 
+async def ports_of_server(session: AsyncSession, server_id: str) -> Sequence[Port]:
+    """A server's ports, oldest first (the compute worker waits for them to reach the cloud)."""
+    return await NetworkRepository(session).ports_of_servers([server_id])
+
+
 async def server_networking(
     session: AsyncSession, server_ids: Sequence[str]
 ) -> dict[str, ServerNetworking]:

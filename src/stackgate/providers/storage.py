@@ -76,9 +76,15 @@ class BlockStorageProvider(Protocol):
         ...
 
     async def create_snapshot(
-        self, volume_id: str, name: str, *, metadata: dict[str, str] | None = None
+        self,
+        volume_id: str,
+        name: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        force: bool = False,
     ) -> ProviderSnapshot:
-        """A snapshot of an available volume; `creating`, then `available`."""
+        """A snapshot of an available volume (or an in-use one with `force`, as Cinder);
+        `creating`, then `available`."""
         ...
 
     async def get_snapshot(self, snapshot_id: str) -> ProviderSnapshot:

@@ -21,6 +21,7 @@ from stackgate.providers.simulator.volumes import (
     DELETING,
     ERROR,
     EXTEND,
+    IN_USE,
     SNAPSHOT_CREATE,
     SNAPSHOT_DELETE,
     begin,
@@ -182,9 +183,15 @@ class SimulatorBlockStorage:
         env.faults.after_commit("extend_volume")
 
     async def create_snapshot(
-        self, volume_id: str, name: str, *, metadata: dict[str, str] | None = None
+        self,
+        volume_id: str,
+        name: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        force: bool = False,
     ) -> ProviderSnapshot:
-        """A snapshot of an available volume; `creating`, then `available`."""
+        """A snapshot of an available volume (or an in-use one with `force`, as Cinder);
+        `creating`, then `available`."""
         env = self._env
         env.faults.before_call("create_snapshot")
         draws = env.draws_for(SNAPSHOT_CREATE)
@@ -193,7 +200,8 @@ class SimulatorBlockStorage:
             now = env.clock.now()
             await settle_due(session, now)
             volume = await locked_volume(session, volume_id, now)
-            if volume.status != AVAILABLE:
+            allowed = (AVAILABLE, IN_USE) if force else (AVAILABLE,)
+            if volume.status not in allowed:
                 raise invalid_volume(
                     f"Volume {volume.id} status must be available, "
                     f"but current status is: {volume.status}."
