@@ -10,6 +10,7 @@ import pytest
 from tests.builders import act, create_server, settle
 
 from stackgate.bootstrap import Container
+from stackgate.core.tags import metadata_for
 
 
 async def volume(client: httpx.AsyncClient, container: Container, size: int = 1) -> str:
@@ -86,6 +87,23 @@ class TestBootFromVolume:
         await settle(client, container, server["id"])
         body = await volume_body(client, root["id"])
         assert (body["status"], body["bootable"]) == ("available", True)
+
+    async def test_a_build_cancelled_by_delete_takes_its_root_volume(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        server = await create_server(
+            client, flavor="m1.tiny", boot_volume={"size": 1, "delete_on_termination": False}
+        )
+        (root,) = server["volumes_attached"]
+        assert (await client.delete(f"/api/v1/vms/{server['id']}")).status_code == 202
+        for _ in range(20):
+            await container.runner.drain()
+        assert (await client.get(f"/api/v1/volumes/{root['id']}")).status_code == 404
+        assert (
+            await container.provider.block_storage.volumes(metadata=metadata_for(root["id"])) == []
+        )
+        listed = (await client.get("/api/v1/volumes")).json()
+        assert listed["total"] == 0
 
 
 class TestDataVolumesAtCreate:

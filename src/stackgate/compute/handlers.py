@@ -280,7 +280,11 @@ class ServerOperationHandler:
                     op.finish(OpResult.SUCCESS)
                 case "gone":
                     if s.action == Action.DELETE:
-                        await build.release_resources(uow, server.id, build_failed=False)
+                        # A server that never ran (its build cancelled by this delete) takes
+                        # its boot volume with it: it was made only for that build.
+                        await build.release_resources(
+                            uow, server.id, build_failed=server.launched_at is None
+                        )
                         mark_deleted(server, now)
                         op.finish(OpResult.SUCCESS)
                     else:
@@ -373,7 +377,7 @@ class ServerOperationHandler:
         self, uow: ComputeUoW, server: Server, s: OperationFacts, step: Step, now: datetime
     ) -> None:
         if s.action == Action.DELETE:
-            await build.release_resources(uow, server.id, build_failed=False)
+            await build.release_resources(uow, server.id, build_failed=server.launched_at is None)
             mark_deleted(server, now)
             return
         current = step.server
