@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Listen address.")
     port: int | None = Field(
-        None, ge=1, le=65535, description="Listen port (serve: 8000, api alone: 8080)."
+        None, ge=1, le=65535, description="Port (serve, gateway 8000; api 8080; billing 8090)."
     )
     log_level: str = Field("INFO", description="Log level of the JSON log lines.")
     log_json: bool = Field(True, description="Structured JSON logs (false: console format).")

@@ -6,12 +6,12 @@ from stackgate.catalog import service as catalog_service
 from stackgate.catalog.models import Image
 from stackgate.compute.errors import ResizeToSameFlavor
 from stackgate.compute.models import Server
+from stackgate.compute.plug import details_of
 from stackgate.compute.schemas import ActionRequest, ServerDetail, SnapshotCreate
 from stackgate.compute.service import (
     ComputeUoW,
     ServerService,
     check_fits,
-    details_of,
     project_usage,
     view_of,
 )

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.catalog import service as catalog_service
-from stackgate.compute import build, volume_steps
+from stackgate.compute import build, outcomes, volume_steps
 from stackgate.compute.models import Server
 from stackgate.compute.service import TRANSITIONAL, ComputeUoW
 from stackgate.compute.states import Action, VmState
@@ -22,9 +22,7 @@ from stackgate.compute.steps import (
     EXPECTED_VM_STATE,
     OperationFacts,
     Step,
-    apply_flavor,
     fail,
-    flavor_copy,
     looks_done,
     mark_deleted,
     show_progress,
@@ -276,7 +274,7 @@ class ServerOperationHandler:
                     if step.message:
                         op.message = step.message
                 case "done":
-                    await self._settle(uow, server, s, step, now)
+                    await outcomes.settle(uow, server, s, step, now)
                     op.finish(OpResult.SUCCESS)
                 case "gone":
                     if s.action == Action.DELETE:
@@ -298,7 +296,7 @@ class ServerOperationHandler:
                     server.host = step.server.host
                     op.finish(OpResult.ERROR, step.message)
                 case "failed":
-                    await self._fail_op(uow, server, s, step, now)
+                    await outcomes.fail_operation(uow, server, s, step, now)
                     op.finish(OpResult.ERROR, step.message)
             server.updated_at = now
             await uow.commit()
@@ -346,7 +344,7 @@ class ServerOperationHandler:
                 op.finish(OpResult.ERROR, step.message)
             case "done":
                 await build.record_active(uow.session, server.id, s.build, now)
-                await self._settle(uow, server, s, step, now)
+                await outcomes.settle(uow, server, s, step, now)
                 op.finish(OpResult.SUCCESS)
 
     def _reschedule(self, op: Operation, step: Step, now: datetime) -> None:
@@ -372,62 +370,6 @@ class ServerOperationHandler:
         if attempts <= 0:
             return self._poll_interval
         return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
-
-    async def _settle(
-        self, uow: ComputeUoW, server: Server, s: OperationFacts, step: Step, now: datetime
-    ) -> None:
-        if s.action == Action.DELETE:
-            await build.release_resources(uow, server.id, build_failed=server.launched_at is None)
-            mark_deleted(server, now)
-            return
-        current = step.server
-        assert current is not None
-        if s.action == Action.RESIZE:
-            server.old_flavor = flavor_copy(server)
-            apply_flavor(server, s.params["flavor"])
-        elif s.action == Action.REVERT_RESIZE and server.old_flavor:
-            apply_flavor(server, server.old_flavor)
-            server.old_flavor = None
-        elif s.action == Action.CONFIRM_RESIZE:
-            server.old_flavor = None
-        elif s.action == Action.REBUILD:
-            server.image_id = s.params["image"]["id"]
-            server.image_name = s.params["image"]["name"]
-        elif s.action == Action.SNAPSHOT and step.image is not None:
-            image = await catalog_service.get_image_row(uow, str(s.params["image_id"]))
-            if image is not None:
-                image.status = "active"
-                image.size_bytes = step.image.size_bytes
-                image.provider_id = step.image.id
-        server.set_state(current.vm_state, None, current.power_state)
-        server.ip_address = current.ip_address or server.ip_address
-        server.host = current.host
-        if server.launched_at is None and current.vm_state == VmState.ACTIVE:
-            server.launched_at = current.launched_at or now
-        if current.vm_state != VmState.ERROR:
-            server.fault_code = server.fault_message = server.fault_created_at = None
-
-    async def _fail_op(
-        self, uow: ComputeUoW, server: Server, s: OperationFacts, step: Step, now: datetime
-    ) -> None:
-        if s.action == Action.SNAPSHOT:
-            await catalog_service.fail_snapshot(uow, s.params.get("image_id"))
-        current = step.server
-        refused = current is None and step.message is not None and step.kind == "failed"
-        if (
-            refused
-            and s.action not in (Action.CREATE, Action.DELETE)
-            and not s.deadline_passed(now)
-        ):
-            # The cloud refused the request: nothing changed there, so only the task ends.
-            server.set_state(server.vm_state, None)
-            return
-        if current is not None and current.fault is not None:
-            fail(server, current.fault.created, current.fault.code, current.fault.message)
-            server.power_state = current.power_state
-            server.host = current.host
-            return
-        fail(server, now, step.fault_code, step.message or f"{s.action} failed")
 
 
 async def repair_orphans(

@@ -13,8 +13,9 @@ from stackgate.compute.errors import (
     ServerHasNoPorts,
     ServerNotFound,
 )
+from stackgate.compute.plug import details_of
 from stackgate.compute.schemas import SecurityGroupAction, ServerDetail
-from stackgate.compute.service import ServerService, details_of
+from stackgate.compute.service import ServerService
 from stackgate.compute.states import Action, Status
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult

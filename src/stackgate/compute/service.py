@@ -6,16 +6,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.block_storage import service as block_storage_service
 from stackgate.catalog import service as catalog_service
-from stackgate.catalog.models import Image
 from stackgate.compute.errors import ServerNotFound
 from stackgate.compute.models import Server
+from stackgate.compute.plug import details_of, first_fixed_address, plug
 from stackgate.compute.repository import ServerFilters, ServerRepository
 from stackgate.compute.schemas import ServerCreate, ServerDetail, ServerRead, ServerUpdate
 from stackgate.compute.states import (
@@ -37,8 +35,6 @@ from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity import policy, quotas
-from stackgate.network import service as network_service
-from stackgate.network import sg_service
 
 # Statuses in which the cloud is still working; `Prefer: wait` waits them out.
 TRANSITIONAL = frozenset(
@@ -217,7 +213,7 @@ class ServerService:
                 updated_at=now,
             )
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
-            params = await self._plug(uow, ctx, server, data, image)
+            params = await plug(uow, ctx, server, data, image)
             (detail,) = await details_of(uow.session, [server])
             server.ip_address = first_fixed_address(detail)
             uow.servers.add(server)
@@ -238,45 +234,6 @@ class ServerService:
                 return await self._replay(scope)
         self.wake()
         return detail
-
-    async def _plug(
-        self, uow: ComputeUoW, ctx: RequestContext, server: Server, data: ServerCreate, image: Image
-    ) -> dict[str, Any]:
-        """Ports (one per network, with the groups), the boot volume and the data volumes'
-        reservations of a new server; returns the create operation's params naming them."""
-        if data.networks is None:
-            networks = [await network_service.ensure_private_network(uow, ctx.project_id)]
-        else:
-            networks = await network_service.resolve_networks(uow, ctx, data.networks)
-        # No groups named means the project's default group (made on first use).
-        groups = await sg_service.resolve_groups(uow, ctx, list(data.security_groups or []))
-        port_ids = []
-        for network in networks:
-            port = await network_service.create_server_port(
-                uow, ctx, network, groups, server.id, ctx.user_id
-            )
-            port_ids.append(port.id)
-        boot_volume_id = None
-        if data.boot_volume is not None:
-            boot = await block_storage_service.create_boot_volume(
-                uow,
-                ctx,
-                image_id=image.id,
-                image_min_disk_gb=image.min_disk_gb,
-                size_gb=data.boot_volume.size,
-                server_id=server.id,
-                delete_on_termination=data.boot_volume.delete_on_termination,
-            )
-            boot_volume_id = boot.id
-        if len(set(data.volumes)) != len(data.volumes):
-            raise InvalidInput("volumes: a volume is listed twice", field="volumes")
-        volume_ids: list[str] = []
-        if data.volumes:
-            reserved = await block_storage_service.reserve_volumes(
-                uow, ctx, data.volumes, server.id
-            )
-            volume_ids = [volume.id for volume in reserved]
-        return {"port_ids": port_ids, "boot_volume_id": boot_volume_id, "volume_ids": volume_ids}
 
     async def _replay(self, scope: IdempotencyScope) -> StoredResponse:
         """A concurrent request with the same key won the race: answer what it answered."""
@@ -390,43 +347,6 @@ class ServerService:
         async with self.reader() as uow:
             server = await self.load(uow, ctx, server_id)
             return await uow.operations.list_for_resource(server.id)
-
-
-async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[ServerDetail]:
-    """Server bodies' extras (addresses, groups, volumes): one query per feature per page."""
-    ids = [server.id for server in servers]
-    if not ids:
-        return []
-    networking = await network_service.server_networking(session, ids)
-    volumes = await block_storage_service.volumes_of_servers(session, ids)
-    found = []
-    for server in servers:
-        net = networking.get(server.id)
-        found.append(
-            ServerDetail(
-                server=server,
-                addresses=dict(net.addresses) if net is not None else {},
-                security_groups=list(net.security_groups) if net is not None else [],
-                volumes=[
-                    {
-                        "id": volume.id,
-                        "device": volume.device,
-                        "delete_on_termination": volume.delete_on_termination,
-                    }
-                    for volume in volumes.get(server.id, [])
-                ],
-            )
-        )
-    return found
-
-
-def first_fixed_address(detail: ServerDetail) -> str | None:
-    """The server's first fixed address (the `ip_address` field kept from the seed API)."""
-    for addresses in detail.addresses.values():
-        for address in addresses:
-            if address.get("type") == "fixed":
-                return str(address["addr"])
-    return None
 
 
 async def servers_using(

@@ -89,7 +89,7 @@ async def test_without_a_broker_orders_and_events_reach_the_billing_in_this_proc
         )
         assert usage.status_code == 200, usage.text
         (row,) = usage.json()["resources"]
-        assert (row["resource_id"], Decimal(row["seconds"])) == ("srv-1", 300)
+        assert (row["resource_id"], Decimal(row["seconds"])) == ("srv-1", Decimal(300))
         assert Decimal(usage.json()["total"]) > 0
     assert len(subscribers.default_registry) == before
 
