@@ -13,17 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.block_storage.service import BlockStorageUoW
 from stackgate.block_storage.states import SnapshotStatus, VolumeStatus
-from stackgate.core.clock import Clock
 from stackgate.core.errors import ConcurrentUpdate
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import metadata_for
 from stackgate.providers.base import (
-    Provider,
     ProviderBadRequest,
     ProviderConflict,
     ProviderError,
@@ -31,6 +28,7 @@ from stackgate.providers.base import (
     ProviderUnavailable,
 )
 from stackgate.providers.storage import VolumeSpec
+from stackgate.worker.base import ProviderHandler
 
 log = structlog.get_logger("stackgate.worker")
 
@@ -67,21 +65,8 @@ class Step:
     updates: dict[str, Any] = field(default_factory=dict)
 
 
-class _Handler:
+class _Handler(ProviderHandler):
     resource_type = ""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        provider: Provider,
-        *,
-        clock: Clock,
-        poll_interval: float = 0.5,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._provider = provider
-        self._clock = clock
-        self._poll_interval = poll_interval
 
     async def _load(self, uow: BlockStorageUoW, row_id: str) -> Volume | VolumeSnapshot | None:
         raise NotImplementedError
@@ -189,11 +174,6 @@ class _Handler:
             resource_id=f.row_id,
             message=step.message,
         )
-
-    def _backoff(self, attempts: int) -> float:
-        if attempts <= 0:
-            return self._poll_interval
-        return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
 
 
 class VolumeOperationHandler(_Handler):

@@ -34,11 +34,11 @@ from stackgate.core.tags import tag_for
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,
-    Provider,
     ProviderError,
     ProviderNotFound,
     ProviderUnavailable,
 )
+from stackgate.worker.base import ProviderHandler
 
 log = structlog.get_logger("stackgate.worker")
 _EAGER_WAITS = 5
@@ -47,20 +47,7 @@ _WITH_RESOURCES = frozenset(
 )
 
 
-class ServerOperationHandler:
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        provider: Provider,
-        *,
-        clock: Clock,
-        poll_interval: float = 0.5,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._provider = provider
-        self._clock = clock
-        self._poll_interval = poll_interval
-
+class ServerOperationHandler(ProviderHandler):
     async def handle(self, op_id: str, owner: str) -> None:
         """Advance one server operation by one step."""
         async with ComputeUoW(self._sessionmaker) as uow:
@@ -365,11 +352,6 @@ class ServerOperationHandler:
             op.finish(OpResult.ERROR, step.message)
         else:
             self._reschedule(op, step, now)
-
-    def _backoff(self, attempts: int) -> float:
-        if attempts <= 0:
-            return self._poll_interval
-        return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
 
 
 async def repair_orphans(

@@ -8,9 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.core.clock import Clock
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.network.handler_steps import Facts, Outcome, drive, gather, load_row
 from stackgate.network.models import FloatingIP, Network, Port, Subnet
@@ -18,31 +16,18 @@ from stackgate.network.network_service import NetworkUoW
 from stackgate.network.repository import NetworkRepository
 from stackgate.network.service import Status
 from stackgate.providers.base import (
-    Provider,
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
     ProviderUnavailable,
 )
+from stackgate.worker.base import ProviderHandler
 
 log = structlog.get_logger("stackgate.worker")
 
 
-class NetworkOperationHandler:
+class NetworkOperationHandler(ProviderHandler):
     """Drives "network", "subnet", "port" and "floating_ip" operations."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        provider: Provider,
-        *,
-        clock: Clock,
-        poll_interval: float = 0.5,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._provider = provider
-        self._clock = clock
-        self._poll_interval = poll_interval
 
     async def handle(self, op_id: str, owner: str) -> None:
         """Advance one network-side operation by one step."""
@@ -126,7 +111,7 @@ class NetworkOperationHandler:
         the same round), then backing off; a cloud error backs off from the start."""
         if not retry and attempts <= 3:
             return 0.0
-        return float(min(self._poll_interval * (2 ** min(attempts, 8)), 30.0))
+        return self._backoff(attempts)
 
 
 async def _apply_adoptions(repo: NetworkRepository, outcome: Outcome) -> None:

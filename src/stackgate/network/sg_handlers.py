@@ -15,9 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.core.clock import Clock
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import tag_for
 from stackgate.network import rules as sg_rules
@@ -26,7 +24,6 @@ from stackgate.network.sg_common import DEFAULT_NAME, GROUP, RULE, new_operation
 from stackgate.network.sg_errors import InvalidRule
 from stackgate.network.sg_service import SecurityGroupUoW
 from stackgate.providers.base import (
-    Provider,
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
@@ -38,6 +35,7 @@ from stackgate.providers.network import (
     RuleSpec,
     SecurityGroupSpec,
 )
+from stackgate.worker.base import ProviderHandler
 
 log = structlog.get_logger("stackgate.worker")
 
@@ -86,21 +84,8 @@ def provider_key(rule: ProviderRule, group_pid: str, group_id: str) -> str | Non
         return None
 
 
-class SecurityGroupOperationHandler:
+class SecurityGroupOperationHandler(ProviderHandler):
     """Drives "security_group" and "security_group_rule" operations."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        provider: Provider,
-        *,
-        clock: Clock,
-        poll_interval: float = 0.2,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._provider = provider
-        self._clock = clock
-        self._poll = poll_interval
 
     async def handle(self, op_id: str, owner: str) -> None:
         """Advance one operation by one step."""
@@ -269,7 +254,11 @@ class SecurityGroupOperationHandler:
                 if outcome.kind == "retry" and now >= op.deadline_at:
                     op.finish(OpResult.ERROR, outcome.message)
                 else:
-                    delay = self._poll if outcome.kind == "wait" else self._backoff(op.attempts)
+                    delay = (
+                        self._poll_interval
+                        if outcome.kind == "wait"
+                        else self._backoff(op.attempts)
+                    )
                     op.next_attempt_at = now + timedelta(seconds=delay)
                     op.lease_owner = op.lease_until = None
                     op.message = outcome.message
@@ -281,9 +270,6 @@ class SecurityGroupOperationHandler:
                 op.finish(OpResult.ERROR, outcome.message)
             await uow.commit()
         log.info("operation_step", op_id=op_id, kind=outcome.kind, message=outcome.message)
-
-    def _backoff(self, attempts: int) -> float:
-        return float(min(self._poll * (2 ** min(attempts, 8)), 30.0))
 
     async def _settle(self, uow: SecurityGroupUoW, op: Operation, outcome: Outcome) -> None:
         repo = uow.groups
