@@ -5,14 +5,13 @@ default-group protection, quotas, tenancy, and the worker syncing everything to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from tests.builders import assert_problem
-from tests.conftest import api_client, login, set_quotas
+from tests.conftest import set_quotas
 
 from stackgate.bootstrap import Container
 from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
@@ -30,7 +29,6 @@ from stackgate.network.sg_service import (
 from stackgate.providers.network import RuleSpec
 
 SG = "/api/v1/security-groups"
-OTHER_PASSWORD = "other-password-1"
 SSH = {
     "direction": "ingress",
     "protocol": "tcp",
@@ -38,27 +36,6 @@ SSH = {
     "port_range_max": 22,
     "remote_ip_prefix": "0.0.0.0/0",
 }
-
-
-@pytest.fixture
-async def other_client(
-    admin_client: httpx.AsyncClient, container: Container
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A member of a second project."""
-    project = await admin_client.post("/api/v1/projects", json={"name": "other"})
-    assert project.status_code == 201, project.text
-    user = await admin_client.post(
-        "/api/v1/users", json={"name": "olga", "password": OTHER_PASSWORD}
-    )
-    assert user.status_code == 201, user.text
-    grant = await admin_client.post(
-        f"/api/v1/projects/{project.json()['id']}/members",
-        json={"user_id": user.json()["id"], "role": "member"},
-    )
-    assert grant.status_code == 201, grant.text
-    token = await login(container, "olga", OTHER_PASSWORD, "other")
-    async with api_client(container, token) as http:
-        yield http
 
 
 async def groups(client: httpx.AsyncClient) -> list[dict[str, Any]]:

@@ -3,37 +3,10 @@ admin reaches every project, and a lock stops members but not the admin (DESIGN.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from tests.builders import act, assert_problem, server_in, settle
-from tests.conftest import api_client, login
 
 from stackgate.bootstrap import Container
-
-OTHER_PASSWORD = "other-password-1"
-
-
-@pytest.fixture
-async def other_client(
-    admin_client: httpx.AsyncClient, container: Container
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A member of a second project, made through the identity API."""
-    project = await admin_client.post("/api/v1/projects", json={"name": "other"})
-    assert project.status_code == 201, project.text
-    user = await admin_client.post(
-        "/api/v1/users", json={"name": "olga", "password": OTHER_PASSWORD}
-    )
-    assert user.status_code == 201, user.text
-    grant = await admin_client.post(
-        f"/api/v1/projects/{project.json()['id']}/members",
-        json={"user_id": user.json()["id"], "role": "member"},
-    )
-    assert grant.status_code == 201, grant.text
-    token = await login(container, "olga", OTHER_PASSWORD, "other")
-    async with api_client(container, token) as http:
-        yield http
 
 
 class TestAnotherProject:

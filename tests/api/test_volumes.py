@@ -4,13 +4,12 @@ tenancy, and failures in the simulated cloud (Cinder's rules, our API's answers)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from tests.builders import assert_problem
-from tests.conftest import api_client, login, set_quotas
+from tests.conftest import set_quotas
 
 from stackgate.block_storage import service as volume_service
 from stackgate.bootstrap import Container
@@ -20,7 +19,6 @@ from stackgate.core.ids import new_id
 from stackgate.core.operations import OperationRepository
 from stackgate.providers.simulator import SimulatorProvider
 
-OTHER_PASSWORD = "other-password-1"
 SETTLED = {"available", "error", "in-use", "reserved"}
 
 
@@ -351,27 +349,6 @@ class TestQuotas:
         for refused in (r for r in responses if r.status_code == 403):
             assert refused.json()["code"] == "quota_exceeded"
         assert await volume_count(client) == 3
-
-
-@pytest.fixture
-async def other_client(
-    admin_client: httpx.AsyncClient, container: Container
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A member of a second project."""
-    project = await admin_client.post("/api/v1/projects", json={"name": "other"})
-    assert project.status_code == 201, project.text
-    user = await admin_client.post(
-        "/api/v1/users", json={"name": "olga", "password": OTHER_PASSWORD}
-    )
-    assert user.status_code == 201, user.text
-    grant = await admin_client.post(
-        f"/api/v1/projects/{project.json()['id']}/members",
-        json={"user_id": user.json()["id"], "role": "member"},
-    )
-    assert grant.status_code == 201, grant.text
-    token = await login(container, "olga", OTHER_PASSWORD, "other")
-    async with api_client(container, token) as http:
-        yield http
 
 
 class TestTenancy:
