@@ -5,10 +5,7 @@ worker has wired it in the cloud, then ACTIVE (as ML2/OVN report it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import AmbiguousReference
@@ -25,7 +22,7 @@ from stackgate.network.errors import (
     UnknownNetworkReference,
 )
 from stackgate.network.models import FloatingIP
-from stackgate.network.network_service import NetworkUoW
+from stackgate.network.network_service import NetworkUoW, NetworkUseCases
 from stackgate.network.schemas import FloatingIPAssociate, FloatingIPCreate
 from stackgate.network.seed import PUBLIC_NETWORK_NAME
 from stackgate.network.service import (
@@ -46,19 +43,7 @@ async def _settle_pending(uow: UnitOfWork, fip_id: str) -> None:
             op.cancel("superseded by a newer request")
 
 
-class FloatingIPService:
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        wakeup: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._wakeup = wakeup
-
-    def uow(self) -> NetworkUoW:
-        return NetworkUoW(self._sessionmaker)
-
+class FloatingIPService(NetworkUseCases):
     async def _load(self, uow: NetworkUoW, ctx: RequestContext, fip_id: str) -> FloatingIP:
         fip = await uow.networks.floating_ip(fip_id)
         if (

@@ -42,6 +42,25 @@ class NetworkUoW(UnitOfWork):
         self.networks = NetworkRepository(session)
 
 
+class NetworkUseCases:
+    """What the network-side services share: their sessions and the in-process worker."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        wakeup: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._wakeup = wakeup
+
+    def uow(self) -> NetworkUoW:
+        return NetworkUoW(self._sessionmaker)
+
+    def wake(self) -> None:
+        self._wakeup()
+
+
 def may_see(ctx: RequestContext, network: Network) -> bool:
     return ctx.is_admin or network.shared or network.project_id == ctx.project_id
 
@@ -61,7 +80,7 @@ async def owned_network(uow: NetworkUoW, ctx: RequestContext, ref: str, what: st
     return network
 
 
-class NetworkService:
+class NetworkService(NetworkUseCases):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -69,15 +88,8 @@ class NetworkService:
         wakeup: Callable[[], None] = lambda: None,
         operation_timeout: float = OPERATION_TIMEOUT,
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._wakeup = wakeup
+        super().__init__(sessionmaker, wakeup=wakeup)
         self._timeout = operation_timeout
-
-    def uow(self) -> NetworkUoW:
-        return NetworkUoW(self._sessionmaker)
-
-    def wake(self) -> None:
-        self._wakeup()
 
     # networks
 

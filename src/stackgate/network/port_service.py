@@ -4,10 +4,10 @@ so no address is ever handed out twice; the cloud side is queued for the network
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.context import RequestContext
 from stackgate.core.ids import new_id
@@ -21,7 +21,7 @@ from stackgate.network.errors import (
     PortNotFound,
 )
 from stackgate.network.models import IPAllocation, Network, Port
-from stackgate.network.network_service import NetworkUoW, visible_network
+from stackgate.network.network_service import NetworkUoW, NetworkUseCases, visible_network
 from stackgate.network.repository import NetworkRepository, PortFilters
 from stackgate.network.schemas import FixedIPRequest, PortCreate, PortUpdate
 from stackgate.network.service import (
@@ -81,19 +81,7 @@ async def _subnet_for(repo: NetworkRepository, network: Network, want: FixedIPRe
     raise InvalidAddress("fixed_ips", f"{address} is not inside any subnet of this network")
 
 
-class PortService:
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        wakeup: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._wakeup = wakeup
-
-    def uow(self) -> NetworkUoW:
-        return NetworkUoW(self._sessionmaker)
-
+class PortService(NetworkUseCases):
     async def _load(self, uow: NetworkUoW, ctx: RequestContext, port_id: str) -> Port:
         port = await uow.networks.port(port_id)
         if (
