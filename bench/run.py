@@ -77,6 +77,10 @@ class Spec:
 
 
 POST_BODY = '{"name": "%s-%%d", "flavor": "m1.small", "image": "ubuntu-22.04"}'
+# StackGate's creates go on a /16 of their own: the project's default private network (a /22)
+# runs out of addresses after ~1,000 servers, fewer than one POST figure makes.
+BENCH_NETWORK, BENCH_CIDR = "bench-net", "10.128.0.0/16"
+NET_POST_BODY = POST_BODY[:-1] + f', "networks": ["{BENCH_NETWORK}"]}}'
 
 # fmt: off
 SPECS = [
@@ -92,10 +96,11 @@ SPECS = [
     Spec("list_keyset", "GET /api/v1/vms?limit=50", "serve", "static", "/api/v1/vms?limit=50",
          vs=("E",), note="keyset mode (next_cursor, no total); extra"),
     Spec("F", "F  FastAPI + ORM insert, 201", "fastapi", "post", "/f", POST_BODY % "bench-f"),
-    Spec("post", "POST /api/v1/vms", "serve", "post", "/api/v1/vms", POST_BODY % "bench-sg",
+    Spec("post", "POST /api/v1/vms", "serve", "post", "/api/v1/vms", NET_POST_BODY % "bench-sg",
          vs=("F",), note="stackgate serve: its in-process worker builds the servers meanwhile"),
     Spec("post_api", "POST /api/v1/vms (api only)", "api", "post", "/api/v1/vms",
-         POST_BODY % "bench-api", vs=("F",), note="stackgate api: no worker in the process; extra"),
+         NET_POST_BODY % "bench-api", vs=("F",),
+         note="stackgate api: no worker in the process; extra"),
 ]
 # fmt: on
 SPEC_BY_KEY = {s.key: s for s in SPECS}
@@ -200,6 +205,20 @@ def http_get(
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def make_bench_network(port: int, headers: dict[str, str]) -> None:
+    """The network the POST figures create their servers on (NET_POST_BODY)."""
+    base = f"http://127.0.0.1:{port}/api/v1"
+    status, answer = http_send(
+        "POST", f"{base}/networks", json.dumps({"name": BENCH_NETWORK}), headers=headers
+    )
+    if status not in (200, 202):
+        raise RuntimeError(f"POST /api/v1/networks answered {status}: {answer[:300]!r}")
+    subnet = {"network_id": json.loads(answer)["id"], "cidr": BENCH_CIDR}
+    status, answer = http_send("POST", f"{base}/subnets", json.dumps(subnet), headers=headers)
+    if status not in (200, 202):
+        raise RuntimeError(f"POST /api/v1/subnets answered {status}: {answer[:300]!r}")
 
 
 def http_send(
@@ -692,6 +711,7 @@ def prepare_identity(db: Database, args: argparse.Namespace, workdir: Path) -> N
             lifted = "yes" if status == 200 else f"NO ({status})"
             if status != 200:
                 print(f"  !! could not lift the project's quotas ({status}): {answer[:300]!r}")
+            make_bench_network(port, headers)
         print(
             f"  identity: {'the demo user, bearer token' if token else 'no /api/v1/auth/tokens'};"
             f" servers go to project {db.project_id}; quotas lifted: {lifted}"

@@ -9,7 +9,7 @@ from tests.conftest import DEMO_PASSWORD, api_client, login, set_quotas
 
 from stackgate.bootstrap import Container
 from stackgate.core.context import DEFAULT_PROJECT_ID
-from stackgate.network.seed import PUBLIC_NETWORK_ID
+from stackgate.network.seed import PRIVATE_CIDR, PUBLIC_NETWORK_ID
 
 
 class TestCreate:
@@ -78,7 +78,7 @@ class TestList:
         private = await get(client, f"/api/v1/networks/{names['private']['id']}")
         assert private["status"] == "ACTIVE"
         subnets = await get(client, f"/api/v1/subnets?network_id={private['id']}")
-        assert [s["cidr"] for s in subnets["items"]] == ["10.0.0.0/24"]
+        assert [s["cidr"] for s in subnets["items"]] == [PRIVATE_CIDR]
         assert subnets["items"][0]["name"] == "private-subnet"
         assert subnets["items"][0]["status"] == "ACTIVE"
 

@@ -16,6 +16,7 @@ from stackgate.bootstrap import Container
 from stackgate.compute.models import Server
 from stackgate.core.operations import Operation
 from stackgate.network.models import IPAllocation, Port
+from stackgate.network.seed import PRIVATE_CIDR
 
 
 async def network_with_subnet(
@@ -59,7 +60,7 @@ class TestDefaults:
         server = await built(client, container)
         assert server["status"] == "ACTIVE", server
         (fixed,) = server["addresses"]["private"]
-        assert ipaddress.ip_address(fixed["addr"]) in ipaddress.ip_network("10.0.0.0/24")
+        assert ipaddress.ip_address(fixed["addr"]) in ipaddress.ip_network(PRIVATE_CIDR)
         assert fixed["type"] == "fixed" and fixed["mac_addr"].startswith("fa:16:3e:")
         assert server["ip_address"] == fixed["addr"]
         assert server["security_groups"] == [{"name": "default"}]

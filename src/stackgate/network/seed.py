@@ -17,4 +17,4 @@ PUBLIC_POOL = ("172.24.4.2", "172.24.4.254")
 # The project network made on first use, and its subnet (DevStack's `private`).
 PRIVATE_NETWORK_NAME = "private"
 PRIVATE_SUBNET_NAME = "private-subnet"
-PRIVATE_CIDR = "10.0.0.0/24"
+PRIVATE_CIDR = "10.0.0.0/22"  # DevStack's default range: room for the default ports quota (500)
