@@ -46,7 +46,10 @@ class LiveApp:
 
 
 LIVE_APP = LiveApp()
-schema = schemathesis.openapi.from_dict(create_app(make_settings("sqlite+aiosqlite://")).openapi())
+# With billing in process, as `stackgate serve` runs it, so its routes are fuzzed too.
+schema = schemathesis.openapi.from_dict(
+    create_app(make_settings("sqlite+aiosqlite://"), billing=True).openapi()
+)
 schema.app = LIVE_APP
 # No NUL characters: every one is refused before it can reach a database (core/deps.refuse_nul
 # for URLs, core/schemas for bodies), as tests/api/test_servers_list.py, test_servers_validation.py
@@ -80,6 +83,7 @@ STATE_DEPENDENT = frozenset(
         "unknown_image",
         "volume_too_small",
         "invalid_new_size",
+        "invalid_window",
     }
 )
 positive_data_acceptance = schemathesis.checks.positive_data_acceptance
@@ -110,12 +114,18 @@ def _admin_token() -> str:
 
 
 @pytest.fixture(scope="module")
-async def live_app(database_url: str, engine: AsyncEngine) -> AsyncIterator[dict[str, str]]:
+async def live_app(
+    database_url: str, engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, str]]:
     """The app on this run's database, from a clean state, cleaned again afterwards; yields
     the headers of the cloud admin, who may call every operation."""
     await clean_database(engine)
     # `Prefer: wait=N` is a header Schemathesis fills in: keep a generated wait short.
-    LIVE_APP.target = create_app(make_settings(database_url, max_wait_seconds=1))
+    billing_db = tmp_path_factory.mktemp("billing") / "billing.db"
+    settings = make_settings(
+        database_url, max_wait_seconds=1, billing_database_url=f"sqlite+aiosqlite:///{billing_db}"
+    )
+    LIVE_APP.target = create_app(settings, billing=True)
     try:
         token = await asyncio.to_thread(_admin_token)
         yield {"Authorization": f"Bearer {token}"}

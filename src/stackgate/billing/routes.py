@@ -8,7 +8,6 @@ project sees that project's usage; the cloud admin sees any project's usage and 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,6 +19,7 @@ from stackgate.billing.service import BillingService
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import Unauthorized
 from stackgate.core.problem import problem_responses
+from stackgate.core.schemas import DateTime
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -46,7 +46,7 @@ ServiceDep = Annotated[BillingService, Depends(_service)]
 ContextDep = Annotated[RequestContext, Depends(_context)]
 
 router = APIRouter(
-    prefix="/api/v1/billing", tags=["billing"], responses=problem_responses(401, 503)
+    prefix="/api/v1/billing", tags=["billing"], responses=problem_responses(401, 422, 503)
 )
 
 
@@ -60,9 +60,9 @@ async def project_usage(
     ctx: ContextDep,
     service: ServiceDep,
     start: Annotated[
-        datetime | None, Query(description="ISO 8601; default: the start of this month (UTC).")
+        DateTime | None, Query(description="ISO 8601; default: the start of this month (UTC).")
     ] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601; default: now.")] = None,
+    end: Annotated[DateTime | None, Query(description="ISO 8601; default: now.")] = None,
     hourly: Annotated[bool, Query(description="Include the per-hour charges.")] = True,
 ) -> Any:
     """A project's running cost between start and end: per resource, per hour, and the total

@@ -81,6 +81,13 @@ def _period(row: UsagePeriod) -> Period:
     )
 
 
+class InvalidWindow(InvalidInput):
+    """`start` and `end` do not make a usable window (400)."""
+
+    code = "invalid_window"
+    title = "Invalid usage window"
+
+
 class BillingService:
     def __init__(
         self,
@@ -169,9 +176,9 @@ class BillingService:
             else end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         )
         if end <= start:
-            raise InvalidInput("end must be after start", field="end")
+            raise InvalidWindow("end must be after start", field="end")
         if (end - start).days > MAX_WINDOW_DAYS:
-            raise InvalidInput(f"the window is at most {MAX_WINDOW_DAYS} days", field="start")
+            raise InvalidWindow(f"the window is at most {MAX_WINDOW_DAYS} days", field="start")
         # A running resource is charged up to now, never into the future.
         horizon = min(end, now)
         async with self.sessionmaker() as session:

@@ -97,6 +97,8 @@ async def test_events_from_the_relay_and_the_usage_api(
         other = await http.get("/api/v1/billing/projects/someone-else/usage")
         orders = await http.get("/api/v1/billing/orders")
         backwards = await http.get(url, params={"start": NOW.isoformat(), "end": start.isoformat()})
+        too_long = await http.get(url, params={"start": "2000-01-01T00:00:00Z"})
+        unix_time = await http.get(url, params={"end": "0.5"})
     async with client(billing, admin) as http:
         as_admin = await http.get(url, params={**window, "hourly": "false"})
     async with client(billing, None) as http:
@@ -111,7 +113,9 @@ async def test_events_from_the_relay_and_the_usage_api(
     assert sum(Decimal(h["seconds"]) for h in resource["hours"]) == 90
     assert other.status_code == 404
     assert orders.status_code == 403
-    assert backwards.status_code == 400
+    assert (backwards.status_code, backwards.json()["code"]) == (400, "invalid_window")
+    assert (too_long.status_code, too_long.json()["code"]) == (400, "invalid_window")
+    assert (unix_time.status_code, unix_time.json()["code"]) == (422, "validation_error")
     assert anonymous.status_code == 401
     assert as_admin.status_code == 200
     assert as_admin.json()["resources"][0]["hours"] == []
