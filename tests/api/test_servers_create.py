@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ import httpx
 from tests.builders import active_server, create_server, settle
 
 from stackgate.bootstrap import Container
+from stackgate.network.seed import PRIVATE_CIDR
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 FIELDS = {
@@ -55,7 +57,8 @@ class TestCreateAccepted:
         assert body["power_state"] == 0
         # The port on the project's private network has its address from the start.
         (fixed,) = body["addresses"]["private"]
-        assert fixed["type"] == "fixed" and fixed["addr"].startswith("10.0.0.")
+        assert fixed["type"] == "fixed"
+        assert ipaddress.ip_address(fixed["addr"]) in ipaddress.ip_network(PRIVATE_CIDR)
         assert body["ip_address"] == fixed["addr"]
         assert body["security_groups"] == [{"name": "default"}]
         assert body["volumes_attached"] == []
