@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.block_storage import states
@@ -139,28 +138,18 @@ class VolumeService:
             params = {"image_ref": provider_image_ref(image)} if image else {}
             uow.operations.add(self.operation(ctx, volume, "create", params))
             await uow.flush()
-            if scope is not None:
-                body = VolumeRead.model_validate(volume).model_dump(mode="json")
-                uow.idempotency.add(
-                    scope,
-                    StoredResponse(202, body, volume.id),
-                    expires_at=now + self._config.idempotency_ttl,
-                )
-            try:
-                await uow.commit()
-            except IntegrityError:
-                if scope is None:
-                    raise
-                return await self._replay(scope)
+            replayed = await uow.commit_idempotent(
+                scope,
+                lambda: StoredResponse(
+                    202, VolumeRead.model_validate(volume).model_dump(mode="json"), volume.id
+                ),
+                now=now,
+                expires_at=now + self._config.idempotency_ttl,
+            )
+            if replayed is not None:
+                return replayed
         self.wake()
         return volume
-
-    async def _replay(self, scope: IdempotencyScope) -> StoredResponse:
-        async with self.uow() as uow:
-            stored = await uow.idempotency.find(scope, now=self._clock.now())
-        if stored is None:
-            raise ConcurrentUpdate("a concurrent request with this Idempotency-Key failed; retry")
-        return stored
 
     def volume_types(self, ctx: RequestContext) -> list[VolumeTypeRead]:
         """The seeded volume types (constants: no table, no transaction)."""

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.catalog import service as catalog_service
@@ -219,29 +218,18 @@ class ServerService:
             uow.servers.add(server)
             uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params))
             await uow.flush()
-            if scope is not None:
-                body = ServerRead.model_validate(detail).model_dump(mode="json")
-                uow.idempotency.add(
-                    scope,
-                    StoredResponse(202, body, server.id),
-                    expires_at=now + self._config.idempotency_ttl,
-                )
-            try:
-                await uow.commit()
-            except IntegrityError:
-                if scope is None:
-                    raise
-                return await self._replay(scope)
+            replayed = await uow.commit_idempotent(
+                scope,
+                lambda: StoredResponse(
+                    202, ServerRead.model_validate(detail).model_dump(mode="json"), server.id
+                ),
+                now=now,
+                expires_at=now + self._config.idempotency_ttl,
+            )
+            if replayed is not None:
+                return replayed
         self.wake()
         return detail
-
-    async def _replay(self, scope: IdempotencyScope) -> StoredResponse:
-        """A concurrent request with the same key won the race: answer what it answered."""
-        async with self.uow() as uow:
-            stored = await uow.idempotency.find(scope, now=self._clock.now())
-        if stored is None:
-            raise ConcurrentUpdate("a concurrent request with this Idempotency-Key failed; retry")
-        return stored
 
     async def get(self, ctx: RequestContext, server_id: str) -> ServerDetail:
         """One server of the caller's project, deleted ones included."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -10,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from stackgate.core.errors import ConcurrentUpdate
-from stackgate.core.idempotency import IdempotencyRepository
+from stackgate.core.idempotency import IdempotencyRepository, IdempotencyScope, StoredResponse
 from stackgate.core.operations import OperationRepository
 
 
@@ -58,6 +60,32 @@ class UnitOfWork:
         except IntegrityError:
             await self.session.rollback()
             raise
+
+    async def commit_idempotent(
+        self,
+        scope: IdempotencyScope | None,
+        answer: Callable[[], StoredResponse],
+        *,
+        now: datetime,
+        expires_at: datetime,
+    ) -> StoredResponse | None:
+        """Commit; with an Idempotency-Key, also the answer a retry will replay. Returns None
+        when this request's work committed, else what a concurrent request with the same key
+        answered: it committed first, and this one's work was rolled back."""
+        if scope is None:
+            await self.commit()
+            return None
+        self.idempotency.add(scope, answer(), expires_at=expires_at)
+        try:
+            await self.commit()
+        except IntegrityError:
+            stored = await self.idempotency.find(scope, now=now)
+            if stored is None:
+                raise ConcurrentUpdate(
+                    "a concurrent request with this Idempotency-Key failed; retry"
+                ) from None
+            return stored
+        return None
 
     async def flush(self) -> None:
         try:
