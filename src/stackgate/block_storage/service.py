@@ -62,18 +62,16 @@ def new_operation(
     timeout: float = DEFAULT_OPERATION_TIMEOUT,
 ) -> Operation:
     """A worker operation for a volume ("volume") or a snapshot ("volume_snapshot")."""
-    now = now or utcnow()
-    return Operation(
+    return Operation.due_now(
         project_id=project_id,
         user_id=user_id,
         request_id=request_id,
         resource_type=resource_type,
         resource_id=resource_id,
         action=action,
-        params=params or {},
-        created_at=now,
-        next_attempt_at=now,
-        deadline_at=now + timedelta(seconds=timeout),
+        params=params,
+        now=now or utcnow(),
+        timeout=timedelta(seconds=timeout),
     )
 
 

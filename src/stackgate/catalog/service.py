@@ -187,9 +187,8 @@ class CatalogService:
             if in_use:
                 raise CatalogInUse("image", image.id, in_use)
             if image.provider_id:
-                now = self._clock.now()
                 uow.operations.add(
-                    Operation(
+                    Operation.due_now(
                         project_id=ctx.project_id,
                         user_id=ctx.user_id,
                         request_id=ctx.request_id,
@@ -197,7 +196,8 @@ class CatalogService:
                         resource_id=image.id,
                         action="delete",
                         params={"provider_id": image.provider_id},
-                        deadline_at=now + timedelta(seconds=self._operation_timeout),
+                        now=self._clock.now(),
+                        timeout=timedelta(seconds=self._operation_timeout),
                     )
                 )
             await uow.images.remove(image)

@@ -142,18 +142,16 @@ class ServerService:
         params: dict[str, object] | None = None,
     ) -> Operation:
         """An operation record for the worker, with the configured deadline."""
-        now = self._clock.now()
-        return Operation(
+        return Operation.due_now(
             project_id=server.project_id,
             user_id=ctx.user_id,
             request_id=ctx.request_id,
             resource_type="server",
             resource_id=server.id,
             action=action,
-            params=params or {},
-            created_at=now,
-            next_attempt_at=now,
-            deadline_at=now + timedelta(seconds=self._config.operation_timeout),
+            params=dict(params) if params else None,
+            now=self._clock.now(),
+            timeout=timedelta(seconds=self._config.operation_timeout),
         )
 
     async def create(

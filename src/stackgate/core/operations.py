@@ -56,6 +56,34 @@ class Operation(IdMixin, Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
 
+    @classmethod
+    def due_now(
+        cls,
+        *,
+        project_id: str,
+        resource_type: str,
+        resource_id: str,
+        action: str,
+        now: datetime,
+        timeout: timedelta,
+        params: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Operation:
+        """A new operation, ready for the worker at once and failed if not done by `timeout`."""
+        return cls(
+            project_id=project_id,
+            user_id=user_id,
+            request_id=request_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            action=action,
+            params=params or {},
+            created_at=now,
+            next_attempt_at=now,
+            deadline_at=now + timeout,
+        )
+
     def finish(self, result: OpResult, message: str | None = None) -> None:
         self.state = OpState.DONE
         self.result = result

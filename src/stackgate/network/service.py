@@ -73,19 +73,17 @@ def queue(
     timeout: float = OPERATION_TIMEOUT,
 ) -> Operation:
     """An operation for the network worker (network/handlers.py)."""
-    now = utcnow()
     return uow.operations.add(
-        Operation(
+        Operation.due_now(
             project_id=project_id,
             user_id=ctx.user_id if ctx else None,
             request_id=ctx.request_id if ctx else None,
             resource_type=resource_type,
             resource_id=resource_id,
             action=action,
-            params=params or {},
-            created_at=now,
-            next_attempt_at=now,
-            deadline_at=now + timedelta(seconds=timeout),
+            params=params,
+            now=utcnow(),
+            timeout=timedelta(seconds=timeout),
         )
     )
 

@@ -41,18 +41,16 @@ def new_operation(
     now: datetime | None = None,
     timeout: timedelta = OPERATION_TIMEOUT,
 ) -> Operation:
-    now = now or utcnow()
-    return Operation(
+    return Operation.due_now(
         project_id=project_id,
         user_id=user_id,
         request_id=request_id,
         resource_type=resource_type,
         resource_id=resource_id,
         action=action,
-        params=params or {},
-        created_at=now,
-        next_attempt_at=now,
-        deadline_at=now + timeout,
+        params=dict(params) if params else None,
+        now=now or utcnow(),
+        timeout=timeout,
     )
 
 
