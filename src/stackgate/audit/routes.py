@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from stackgate.audit.repository import AuditFilters
 from stackgate.audit.schemas import AuditList
 from stackgate.audit.service import AuditService
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 from stackgate.core.schemas import DateTime
@@ -29,7 +29,7 @@ router = APIRouter(
 )
 
 
-@router.get("/audit", response_model=AuditList, openapi_extra={"x-policy": "audit:read"})
+@router.get("/audit", response_model=AuditList, openapi_extra=policy_doc("audit:read"))
 async def list_audit(
     ctx: ContextDep,
     audit: AuditDep,

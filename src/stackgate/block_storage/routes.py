@@ -21,7 +21,7 @@ from stackgate.block_storage.schemas import (
 from stackgate.block_storage.snapshots import SnapshotService
 from stackgate.block_storage.states import SnapshotStatus, VolumeStatus
 from stackgate.block_storage.volumes import VolumeService
-from stackgate.core.deps import ContextDep, IdempotencyKeyDep, page_params
+from stackgate.core.deps import ContextDep, IdempotencyKeyDep, page_params, policy_doc
 from stackgate.core.idempotency import StoredResponse
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
@@ -54,16 +54,12 @@ _ONE = problem_responses(404)
 _ACT = problem_responses(403, 404, 409)
 
 
-def _policy(name: str) -> dict[str, object]:
-    return {"x-policy": name}
-
-
 def _location(volume_id: str) -> str:
     return f"/api/v1/volumes/{volume_id}"
 
 
 @router.get(
-    "/api/v1/volume-types", response_model=VolumeTypeList, openapi_extra=_policy("volume:read")
+    "/api/v1/volume-types", response_model=VolumeTypeList, openapi_extra=policy_doc("volume:read")
 )
 async def list_volume_types(ctx: ContextDep, volumes: VolumesDep) -> object:
     """The volume types a volume may be created with."""
@@ -75,7 +71,7 @@ async def list_volume_types(ctx: ContextDep, volumes: VolumesDep) -> object:
     response_model=VolumeRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(403, 409),
-    openapi_extra=_policy("volume:create"),
+    openapi_extra=policy_doc("volume:create"),
 )
 async def create_volume(
     data: VolumeCreate,
@@ -96,7 +92,7 @@ async def create_volume(
     return result
 
 
-@router.get("/api/v1/volumes", response_model=VolumeList, openapi_extra=_policy("volume:read"))
+@router.get("/api/v1/volumes", response_model=VolumeList, openapi_extra=policy_doc("volume:read"))
 async def list_volumes(
     ctx: ContextDep,
     volumes: VolumesDep,
@@ -115,7 +111,7 @@ async def list_volumes(
     "/api/v1/volumes/{volume_id}",
     response_model=VolumeRead,
     responses=_ONE,
-    openapi_extra=_policy("volume:read"),
+    openapi_extra=policy_doc("volume:read"),
 )
 async def get_volume(volume_id: str, ctx: ContextDep, volumes: VolumesDep) -> object:
     """Show a volume with its attachment."""
@@ -126,7 +122,7 @@ async def get_volume(volume_id: str, ctx: ContextDep, volumes: VolumesDep) -> ob
     "/api/v1/volumes/{volume_id}",
     response_model=VolumeRead,
     responses=_ACT,
-    openapi_extra=_policy("volume:update"),
+    openapi_extra=policy_doc("volume:update"),
 )
 async def update_volume(
     volume_id: str, data: VolumeUpdate, ctx: ContextDep, volumes: VolumesDep
@@ -140,7 +136,7 @@ async def update_volume(
     response_model=VolumeRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("volume:delete"),
+    openapi_extra=policy_doc("volume:delete"),
 )
 async def delete_volume(
     volume_id: str, ctx: ContextDep, volumes: VolumesDep, response: Response
@@ -156,7 +152,7 @@ async def delete_volume(
     response_model=VolumeRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("volume:action"),
+    openapi_extra=policy_doc("volume:action"),
 )
 async def extend_volume(
     volume_id: str, data: VolumeExtend, ctx: ContextDep, volumes: VolumesDep, response: Response
@@ -176,7 +172,7 @@ def _snapshot_location(snapshot_id: str) -> str:
     response_model=SnapshotRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(403, 409),
-    openapi_extra=_policy("volume:create"),
+    openapi_extra=policy_doc("volume:create"),
 )
 async def create_volume_snapshot(
     data: SnapshotCreate, ctx: ContextDep, snapshots: SnapshotsDep, response: Response
@@ -188,7 +184,7 @@ async def create_volume_snapshot(
 
 
 @router.get(
-    "/api/v1/volume-snapshots", response_model=SnapshotList, openapi_extra=_policy("volume:read")
+    "/api/v1/volume-snapshots", response_model=SnapshotList, openapi_extra=policy_doc("volume:read")
 )
 async def list_volume_snapshots(
     ctx: ContextDep,
@@ -208,7 +204,7 @@ async def list_volume_snapshots(
     "/api/v1/volume-snapshots/{snapshot_id}",
     response_model=SnapshotRead,
     responses=_ONE,
-    openapi_extra=_policy("volume:read"),
+    openapi_extra=policy_doc("volume:read"),
 )
 async def get_volume_snapshot(snapshot_id: str, ctx: ContextDep, snapshots: SnapshotsDep) -> object:
     return await snapshots.get(ctx, snapshot_id)
@@ -219,7 +215,7 @@ async def get_volume_snapshot(snapshot_id: str, ctx: ContextDep, snapshots: Snap
     response_model=SnapshotRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("volume:delete"),
+    openapi_extra=policy_doc("volume:delete"),
 )
 async def delete_volume_snapshot(
     snapshot_id: str, ctx: ContextDep, snapshots: SnapshotsDep, response: Response

@@ -17,7 +17,7 @@ from stackgate.catalog.schemas import (
     ImageUpdate,
 )
 from stackgate.catalog.service import CatalogService
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 
@@ -37,16 +37,11 @@ NameFilter = Annotated[str | None, Query(max_length=255, description="Name subst
 router = APIRouter(prefix="/api/v1", responses=problem_responses(400, 422))
 
 
-def _policy(name: str) -> dict[str, object]:
-    """The identity.policy rule the service enforces (public images need image:write)."""
-    return {"x-policy": name}
-
-
 @router.get(
     "/flavors",
     response_model=FlavorList,
     tags=["catalog"],
-    openapi_extra=_policy("flavor:read"),
+    openapi_extra=policy_doc("flavor:read"),
 )
 async def list_flavors(
     ctx: ContextDep, service: ServiceDep, page: FlavorPage, name: NameFilter = None
@@ -62,7 +57,7 @@ async def list_flavors(
     status_code=status.HTTP_201_CREATED,
     tags=["catalog"],
     responses=problem_responses(409),
-    openapi_extra=_policy("flavor:write"),
+    openapi_extra=policy_doc("flavor:write"),
 )
 async def create_flavor(
     data: FlavorCreate, ctx: ContextDep, service: ServiceDep, response: Response
@@ -78,7 +73,7 @@ async def create_flavor(
     response_model=FlavorRead,
     tags=["catalog"],
     responses=problem_responses(404),
-    openapi_extra=_policy("flavor:read"),
+    openapi_extra=policy_doc("flavor:read"),
 )
 async def get_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> object:
     """Show a flavor (by id or name)."""
@@ -90,7 +85,7 @@ async def get_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> ob
     response_model=FlavorRead,
     tags=["catalog"],
     responses=problem_responses(404, 409),
-    openapi_extra=_policy("flavor:write"),
+    openapi_extra=policy_doc("flavor:write"),
 )
 async def update_flavor(
     flavor_id: str, data: FlavorUpdate, ctx: ContextDep, service: ServiceDep
@@ -104,7 +99,7 @@ async def update_flavor(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["catalog"],
     responses=problem_responses(404, 409),
-    openapi_extra=_policy("flavor:write"),
+    openapi_extra=policy_doc("flavor:write"),
 )
 async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) -> Response:
     """Delete a flavor no server uses (409 otherwise)."""
@@ -113,7 +108,7 @@ async def delete_flavor(flavor_id: str, ctx: ContextDep, service: ServiceDep) ->
 
 
 @router.get(
-    "/images", response_model=ImageList, tags=["catalog"], openapi_extra=_policy("image:read")
+    "/images", response_model=ImageList, tags=["catalog"], openapi_extra=policy_doc("image:read")
 )
 async def list_images(
     ctx: ContextDep,
@@ -132,7 +127,7 @@ async def list_images(
     response_model=ImageRead,
     status_code=status.HTTP_201_CREATED,
     tags=["catalog"],
-    openapi_extra=_policy("image:create"),
+    openapi_extra=policy_doc("image:create"),
 )
 async def create_image(
     data: ImageCreate, ctx: ContextDep, service: ServiceDep, response: Response
@@ -148,7 +143,7 @@ async def create_image(
     response_model=ImageRead,
     tags=["catalog"],
     responses=problem_responses(404),
-    openapi_extra=_policy("image:read"),
+    openapi_extra=policy_doc("image:read"),
 )
 async def get_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> object:
     """Show an image."""
@@ -160,7 +155,7 @@ async def get_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> obje
     response_model=ImageRead,
     tags=["catalog"],
     responses=problem_responses(404),
-    openapi_extra=_policy("image:create"),
+    openapi_extra=policy_doc("image:create"),
 )
 async def update_image(
     image_id: str, data: ImageUpdate, ctx: ContextDep, service: ServiceDep
@@ -174,7 +169,7 @@ async def update_image(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["catalog"],
     responses=problem_responses(404, 409),
-    openapi_extra=_policy("image:create"),
+    openapi_extra=policy_doc("image:create"),
 )
 async def delete_image(image_id: str, ctx: ContextDep, service: ServiceDep) -> Response:
     """Delete an image no server uses (409 otherwise)."""

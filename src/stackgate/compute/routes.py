@@ -28,7 +28,13 @@ from stackgate.compute.schemas import (
 from stackgate.compute.server_groups import ServerSecurityGroupService
 from stackgate.compute.service import ServerService
 from stackgate.compute.states import Status
-from stackgate.core.deps import ContextDep, IdempotencyKeyDep, PreferWaitDep, page_params
+from stackgate.core.deps import (
+    ContextDep,
+    IdempotencyKeyDep,
+    PreferWaitDep,
+    page_params,
+    policy_doc,
+)
 from stackgate.core.idempotency import StoredResponse
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
@@ -91,11 +97,6 @@ _ONE = problem_responses(404)
 _ACT = problem_responses(404, 409)
 
 
-def _policy(name: str) -> dict[str, object]:
-    """The identity.policy rule the service enforces (documented; tests check it)."""
-    return {"x-policy": name}
-
-
 def _location(server_id: str) -> str:
     return f"/api/v1/vms/{server_id}"
 
@@ -119,7 +120,7 @@ async def _accepted(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(403, 409),
-    openapi_extra=_policy("server:create"),
+    openapi_extra=policy_doc("server:create"),
 )
 async def create_server(
     data: ServerCreate,
@@ -140,7 +141,7 @@ async def create_server(
     return await _accepted(servers, ctx, result, wait, response)
 
 
-@router.get("", response_model=ServerList, openapi_extra=_policy("server:list"))
+@router.get("", response_model=ServerList, openapi_extra=policy_doc("server:list"))
 async def list_servers(
     ctx: ContextDep,
     servers: ServersDep,
@@ -163,7 +164,10 @@ async def list_servers(
 
 
 @router.get(
-    "/{server_id}", response_model=ServerRead, responses=_ONE, openapi_extra=_policy("server:get")
+    "/{server_id}",
+    response_model=ServerRead,
+    responses=_ONE,
+    openapi_extra=policy_doc("server:get"),
 )
 async def get_server(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
     """Show a server, deleted ones included."""
@@ -174,7 +178,7 @@ async def get_server(server_id: str, ctx: ContextDep, servers: ServersDep) -> ob
     "/{server_id}",
     response_model=ServerRead,
     responses=_ACT,
-    openapi_extra=_policy("server:update"),
+    openapi_extra=policy_doc("server:update"),
 )
 async def update_server(
     server_id: str, data: ServerUpdate, ctx: ContextDep, servers: ServersDep
@@ -188,7 +192,7 @@ async def update_server(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:delete"),
+    openapi_extra=policy_doc("server:delete"),
 )
 async def delete_server(
     server_id: str, ctx: ContextDep, servers: ServersDep, wait: PreferWaitDep, response: Response
@@ -204,7 +208,7 @@ async def delete_server(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:security_group"),
+    openapi_extra=policy_doc("server:security_group"),
 )
 async def add_security_group(
     server_id: str, data: SecurityGroupAction, ctx: ContextDep, groups: GroupsDep
@@ -218,7 +222,7 @@ async def add_security_group(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:security_group"),
+    openapi_extra=policy_doc("server:security_group"),
 )
 async def remove_security_group(
     server_id: str, data: SecurityGroupAction, ctx: ContextDep, groups: GroupsDep
@@ -232,7 +236,7 @@ async def remove_security_group(
     response_model=ServerRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:action"),
+    openapi_extra=policy_doc("server:action"),
 )
 async def server_action(
     server_id: str,
@@ -253,7 +257,7 @@ async def server_action(
     "/{server_id}/actions",
     response_model=ActionList,
     responses=_ONE,
-    openapi_extra=_policy("server:get"),
+    openapi_extra=policy_doc("server:get"),
 )
 async def list_server_actions(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
     """The instance action log (Nova's os-instance-actions), newest first."""
@@ -265,7 +269,7 @@ async def list_server_actions(server_id: str, ctx: ContextDep, servers: ServersD
     response_model=ImageRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:snapshot"),
+    openapi_extra=policy_doc("server:snapshot"),
 )
 async def create_snapshot(
     server_id: str, data: SnapshotCreate, ctx: ContextDep, actions: ActionsDep, response: Response
@@ -280,7 +284,7 @@ async def create_snapshot(
     "/{server_id}/snapshots",
     response_model=ImageList,
     responses=_ONE,
-    openapi_extra=_policy("server:get"),
+    openapi_extra=policy_doc("server:get"),
 )
 async def list_snapshots(server_id: str, ctx: ContextDep, actions: ActionsDep) -> object:
     """Images made from this server."""
@@ -293,7 +297,7 @@ async def list_snapshots(server_id: str, ctx: ContextDep, actions: ActionsDep) -
     response_model=VolumeAttachmentRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:volume"),
+    openapi_extra=policy_doc("server:volume"),
 )
 async def attach_volume(
     server_id: str, data: VolumeAttach, ctx: ContextDep, volumes: VolumesDep, response: Response
@@ -308,7 +312,7 @@ async def attach_volume(
     "/{server_id}/volumes",
     response_model=VolumeAttachmentList,
     responses=_ONE,
-    openapi_extra=_policy("server:get"),
+    openapi_extra=policy_doc("server:get"),
 )
 async def list_volume_attachments(server_id: str, ctx: ContextDep, volumes: VolumesDep) -> object:
     """The server's volume attachments, root volume included."""
@@ -320,7 +324,7 @@ async def list_volume_attachments(server_id: str, ctx: ContextDep, volumes: Volu
     response_model=VolumeAttachmentRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("server:volume"),
+    openapi_extra=policy_doc("server:volume"),
 )
 async def detach_volume(
     server_id: str, volume_id: str, ctx: ContextDep, volumes: VolumesDep

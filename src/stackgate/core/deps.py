@@ -156,3 +156,9 @@ async def refuse_nul(request: Request) -> None:
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise InvalidInput(f"{name}: must not contain NUL characters", field=name)
+
+
+def policy_doc(rule: str) -> dict[str, object]:
+    """A route's `openapi_extra`: the identity.policy rule its service enforces, published in
+    the OpenAPI document (the policy-matrix tests check every route declares one)."""
+    return {"x-policy": rule}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 from stackgate.identity.directory import DirectoryService
@@ -54,10 +54,6 @@ NamePage = Annotated[PageRequest, Depends(page_params(["name", "created_at"], "n
 _ERR = problem_responses(400, 401, 403, 404, 409, 422)
 
 
-def _policy(name: str) -> dict[str, object]:
-    return {"x-policy": name}
-
-
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -100,7 +96,7 @@ auth_router = APIRouter(
     "/tokens",
     response_model=TokenRead,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=_policy("public"),
+    openapi_extra=policy_doc("public"),
 )
 async def issue_token(data: TokenRequest, request: Request, auth: AuthDep) -> object:
     """Log in (password + project, or an application credential): a project-scoped bearer
@@ -108,7 +104,7 @@ async def issue_token(data: TokenRequest, request: Request, auth: AuthDep) -> ob
     return _token_body(await auth.issue(data, address=_address(request)))
 
 
-@auth_router.post("/token", response_model=TokenRead, openapi_extra=_policy("public"))
+@auth_router.post("/token", response_model=TokenRead, openapi_extra=policy_doc("public"))
 async def issue_token_form(
     request: Request,
     auth: AuthDep,
@@ -124,7 +120,7 @@ async def issue_token_form(
     return _token_body(await auth.issue(data, address=_address(request)))
 
 
-@auth_router.get("/me", response_model=MeRead, openapi_extra=_policy("user:self"))
+@auth_router.get("/me", response_model=MeRead, openapi_extra=policy_doc("user:self"))
 async def me(ctx: ContextDep) -> object:
     """Who the token belongs to."""
     return {
@@ -143,7 +139,7 @@ router = APIRouter(prefix="/api/v1", responses=_ERR)
     "/projects",
     response_model=ProjectList,
     tags=["projects"],
-    openapi_extra=_policy("project:read"),
+    openapi_extra=policy_doc("project:read"),
 )
 async def list_projects(ctx: ContextDep, directory: DirectoryDep, page: NamePage) -> object:
     """Projects you belong to (the cloud admin: all)."""
@@ -155,7 +151,7 @@ async def list_projects(ctx: ContextDep, directory: DirectoryDep, page: NamePage
     response_model=ProjectRead,
     status_code=status.HTTP_201_CREATED,
     tags=["projects"],
-    openapi_extra=_policy("project:write"),
+    openapi_extra=policy_doc("project:write"),
 )
 async def create_project(
     data: ProjectCreate, ctx: ContextDep, directory: DirectoryDep, response: Response
@@ -170,7 +166,7 @@ async def create_project(
     "/projects/{project_id}",
     response_model=ProjectRead,
     tags=["projects"],
-    openapi_extra=_policy("project:read"),
+    openapi_extra=policy_doc("project:read"),
 )
 async def get_project(project_id: str, ctx: ContextDep, directory: DirectoryDep) -> object:
     """Show a project."""
@@ -181,7 +177,7 @@ async def get_project(project_id: str, ctx: ContextDep, directory: DirectoryDep)
     "/projects/{project_id}",
     response_model=ProjectRead,
     tags=["projects"],
-    openapi_extra=_policy("project:write"),
+    openapi_extra=policy_doc("project:write"),
 )
 async def update_project(
     project_id: str, data: ProjectUpdate, ctx: ContextDep, directory: DirectoryDep
@@ -194,7 +190,7 @@ async def update_project(
     "/projects/{project_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["projects"],
-    openapi_extra=_policy("project:write"),
+    openapi_extra=policy_doc("project:write"),
 )
 async def delete_project(project_id: str, ctx: ContextDep, directory: DirectoryDep) -> Response:
     """Delete an empty project (cloud admin)."""
@@ -206,7 +202,7 @@ async def delete_project(project_id: str, ctx: ContextDep, directory: DirectoryD
     "/projects/{project_id}/members",
     response_model=MemberList,
     tags=["projects"],
-    openapi_extra=_policy("member:read"),
+    openapi_extra=policy_doc("member:read"),
 )
 async def list_members(project_id: str, ctx: ContextDep, directory: DirectoryDep) -> object:
     """Who has which role on the project."""
@@ -218,7 +214,7 @@ async def list_members(project_id: str, ctx: ContextDep, directory: DirectoryDep
     response_model=MemberRead,
     tags=["projects"],
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=_policy("member:write"),
+    openapi_extra=policy_doc("member:write"),
 )
 async def add_member(
     project_id: str, data: MemberGrant, ctx: ContextDep, directory: DirectoryDep
@@ -231,7 +227,7 @@ async def add_member(
     "/projects/{project_id}/members/{user_id}",
     response_model=MemberRead,
     tags=["projects"],
-    openapi_extra=_policy("member:write"),
+    openapi_extra=policy_doc("member:write"),
 )
 async def change_member(
     project_id: str, user_id: str, data: MemberUpdate, ctx: ContextDep, directory: DirectoryDep
@@ -245,7 +241,7 @@ async def change_member(
     "/projects/{project_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["projects"],
-    openapi_extra=_policy("member:write"),
+    openapi_extra=policy_doc("member:write"),
 )
 async def remove_member(
     project_id: str, user_id: str, ctx: ContextDep, directory: DirectoryDep
@@ -259,7 +255,7 @@ async def remove_member(
     "/projects/{project_id}/quotas",
     response_model=QuotaRead,
     tags=["projects"],
-    openapi_extra=_policy("quota:read"),
+    openapi_extra=policy_doc("quota:read"),
 )
 async def get_quotas(project_id: str, ctx: ContextDep, directory: DirectoryDep) -> object:
     """Limit and in-use per resource (-1: unlimited)."""
@@ -270,7 +266,7 @@ async def get_quotas(project_id: str, ctx: ContextDep, directory: DirectoryDep) 
     "/projects/{project_id}/quotas",
     response_model=QuotaRead,
     tags=["projects"],
-    openapi_extra=_policy("quota:write"),
+    openapi_extra=policy_doc("quota:write"),
 )
 async def set_quotas(
     project_id: str, data: QuotaUpdate, ctx: ContextDep, directory: DirectoryDep
@@ -279,7 +275,9 @@ async def set_quotas(
     return _quota_body(project_id, await directory.set_quotas(ctx, project_id, data))
 
 
-@router.get("/users", response_model=UserList, tags=["users"], openapi_extra=_policy("user:read"))
+@router.get(
+    "/users", response_model=UserList, tags=["users"], openapi_extra=policy_doc("user:read")
+)
 async def list_users(ctx: ContextDep, directory: DirectoryDep, page: NamePage) -> object:
     """Every user (cloud admin)."""
     return (await directory.list_users(ctx, page=page)).as_body()
@@ -290,7 +288,7 @@ async def list_users(ctx: ContextDep, directory: DirectoryDep, page: NamePage) -
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     tags=["users"],
-    openapi_extra=_policy("user:write"),
+    openapi_extra=policy_doc("user:write"),
 )
 async def create_user(
     data: UserCreate, ctx: ContextDep, directory: DirectoryDep, response: Response
@@ -302,7 +300,10 @@ async def create_user(
 
 
 @router.get(
-    "/users/{user_id}", response_model=UserRead, tags=["users"], openapi_extra=_policy("user:read")
+    "/users/{user_id}",
+    response_model=UserRead,
+    tags=["users"],
+    openapi_extra=policy_doc("user:read"),
 )
 async def get_user(user_id: str, ctx: ContextDep, directory: DirectoryDep) -> object:
     """Show a user (yourself, or anyone for the cloud admin)."""
@@ -310,7 +311,10 @@ async def get_user(user_id: str, ctx: ContextDep, directory: DirectoryDep) -> ob
 
 
 @router.patch(
-    "/users/{user_id}", response_model=UserRead, tags=["users"], openapi_extra=_policy("user:write")
+    "/users/{user_id}",
+    response_model=UserRead,
+    tags=["users"],
+    openapi_extra=policy_doc("user:write"),
 )
 async def update_user(
     user_id: str, data: UserUpdate, ctx: ContextDep, directory: DirectoryDep
@@ -323,7 +327,7 @@ async def update_user(
     "/users/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["users"],
-    openapi_extra=_policy("user:write"),
+    openapi_extra=policy_doc("user:write"),
 )
 async def delete_user(user_id: str, ctx: ContextDep, directory: DirectoryDep) -> Response:
     """Delete a user (cloud admin)."""
@@ -335,7 +339,7 @@ async def delete_user(user_id: str, ctx: ContextDep, directory: DirectoryDep) ->
     "/users/{user_id}/password",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["users"],
-    openapi_extra=_policy("user:self"),
+    openapi_extra=policy_doc("user:self"),
 )
 async def change_password(
     user_id: str, data: PasswordChange, ctx: ContextDep, directory: DirectoryDep
@@ -349,7 +353,7 @@ async def change_password(
     "/application-credentials",
     response_model=CredentialList,
     tags=["application credentials"],
-    openapi_extra=_policy("credential:self"),
+    openapi_extra=policy_doc("credential:self"),
 )
 async def list_credentials(ctx: ContextDep, auth: AuthDep) -> object:
     """Your application credentials."""
@@ -361,7 +365,7 @@ async def list_credentials(ctx: ContextDep, auth: AuthDep) -> object:
     response_model=CredentialCreated,
     status_code=status.HTTP_201_CREATED,
     tags=["application credentials"],
-    openapi_extra=_policy("credential:self"),
+    openapi_extra=policy_doc("credential:self"),
 )
 async def create_credential(data: CredentialCreate, ctx: ContextDep, auth: AuthDep) -> object:
     """An API key scoped to your token's project; the secret is shown only in this answer."""
@@ -374,7 +378,7 @@ async def create_credential(data: CredentialCreate, ctx: ContextDep, auth: AuthD
     "/application-credentials/{credential_id}",
     response_model=CredentialRead,
     tags=["application credentials"],
-    openapi_extra=_policy("credential:self"),
+    openapi_extra=policy_doc("credential:self"),
 )
 async def get_credential(credential_id: str, ctx: ContextDep, auth: AuthDep) -> object:
     """One of your application credentials."""
@@ -385,7 +389,7 @@ async def get_credential(credential_id: str, ctx: ContextDep, auth: AuthDep) -> 
     "/application-credentials/{credential_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["application credentials"],
-    openapi_extra=_policy("credential:self"),
+    openapi_extra=policy_doc("credential:self"),
 )
 async def revoke_credential(credential_id: str, ctx: ContextDep, auth: AuthDep) -> Response:
     """Revoke one of your application credentials."""

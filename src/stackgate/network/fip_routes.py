@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 from stackgate.network.fip_service import FloatingIPService
@@ -36,10 +36,6 @@ _ONE = problem_responses(404)
 _ACT = problem_responses(404, 409)
 
 
-def _policy(name: str) -> dict[str, object]:
-    return {"x-policy": name}
-
-
 def _location(response: Response, fip_id: str) -> None:
     response.headers["Location"] = f"/api/v1/floating-ips/{fip_id}"
 
@@ -49,7 +45,7 @@ def _location(response: Response, fip_id: str) -> None:
     response_model=FloatingIPRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(403, 409),
-    openapi_extra=_policy("floating_ip:write"),
+    openapi_extra=policy_doc("floating_ip:write"),
 )
 async def create_floating_ip(
     data: FloatingIPCreate, ctx: ContextDep, fips: FipsDep, response: Response
@@ -60,7 +56,7 @@ async def create_floating_ip(
     return fip
 
 
-@router.get("", response_model=FloatingIPList, openapi_extra=_policy("floating_ip:read"))
+@router.get("", response_model=FloatingIPList, openapi_extra=policy_doc("floating_ip:read"))
 async def list_floating_ips(
     ctx: ContextDep,
     fips: FipsDep,
@@ -77,7 +73,7 @@ async def list_floating_ips(
     "/{fip_id}",
     response_model=FloatingIPRead,
     responses=_ONE,
-    openapi_extra=_policy("floating_ip:read"),
+    openapi_extra=policy_doc("floating_ip:read"),
 )
 async def get_floating_ip(fip_id: str, ctx: ContextDep, fips: FipsDep) -> object:
     """Show a floating IP."""
@@ -89,7 +85,7 @@ async def get_floating_ip(fip_id: str, ctx: ContextDep, fips: FipsDep) -> object
     response_model=FloatingIPRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("floating_ip:write"),
+    openapi_extra=policy_doc("floating_ip:write"),
 )
 async def delete_floating_ip(
     fip_id: str, ctx: ContextDep, fips: FipsDep, response: Response
@@ -105,7 +101,7 @@ async def delete_floating_ip(
     response_model=FloatingIPRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("floating_ip:write"),
+    openapi_extra=policy_doc("floating_ip:write"),
 )
 async def associate_floating_ip(
     fip_id: str, data: FloatingIPAssociate, ctx: ContextDep, fips: FipsDep, response: Response
@@ -122,7 +118,7 @@ async def associate_floating_ip(
     response_model=FloatingIPRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("floating_ip:write"),
+    openapi_extra=policy_doc("floating_ip:write"),
 )
 async def disassociate_floating_ip(
     fip_id: str, ctx: ContextDep, fips: FipsDep, response: Response

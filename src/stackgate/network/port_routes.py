@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 from stackgate.network.port_service import PortService
@@ -28,16 +28,12 @@ _ONE = problem_responses(404)
 _ACT = problem_responses(404, 409)
 
 
-def _policy(name: str) -> dict[str, object]:
-    return {"x-policy": name}
-
-
 @router.post(
     "",
     response_model=PortRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def create_port(
     data: PortCreate, ctx: ContextDep, ports: PortsDep, response: Response
@@ -48,7 +44,7 @@ async def create_port(
     return port
 
 
-@router.get("", response_model=PortList, openapi_extra=_policy("network:read"))
+@router.get("", response_model=PortList, openapi_extra=policy_doc("network:read"))
 async def list_ports(
     ctx: ContextDep,
     ports: PortsDep,
@@ -67,7 +63,7 @@ async def list_ports(
 
 
 @router.get(
-    "/{port_id}", response_model=PortRead, responses=_ONE, openapi_extra=_policy("network:read")
+    "/{port_id}", response_model=PortRead, responses=_ONE, openapi_extra=policy_doc("network:read")
 )
 async def get_port(port_id: str, ctx: ContextDep, ports: PortsDep) -> object:
     """Show a port."""
@@ -75,7 +71,7 @@ async def get_port(port_id: str, ctx: ContextDep, ports: PortsDep) -> object:
 
 
 @router.patch(
-    "/{port_id}", response_model=PortRead, responses=_ACT, openapi_extra=_policy("network:write")
+    "/{port_id}", response_model=PortRead, responses=_ACT, openapi_extra=policy_doc("network:write")
 )
 async def update_port(port_id: str, data: PortUpdate, ctx: ContextDep, ports: PortsDep) -> object:
     """Rename a port or replace its security groups (applied in the cloud by the worker)."""
@@ -87,7 +83,7 @@ async def update_port(port_id: str, data: PortUpdate, ctx: ContextDep, ports: Po
     response_model=PortRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def delete_port(port_id: str, ctx: ContextDep, ports: PortsDep, response: Response) -> object:
     """Delete an unbound port (a server's port: 409, delete the server); addresses are

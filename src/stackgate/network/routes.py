@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 from stackgate.network.network_service import NetworkService
@@ -42,10 +42,6 @@ _ONE = problem_responses(404)
 _ACT = problem_responses(403, 404, 409)
 
 
-def _policy(name: str) -> dict[str, object]:
-    return {"x-policy": name}
-
-
 def _accepted(response: Response, path: str) -> None:
     response.status_code = status.HTTP_202_ACCEPTED
     response.headers["Location"] = path
@@ -59,7 +55,7 @@ def _accepted(response: Response, path: str) -> None:
     response_model=NetworkRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(403),
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def create_network(
     data: NetworkCreate, ctx: ContextDep, networks: NetworksDep, response: Response
@@ -70,7 +66,9 @@ async def create_network(
     return network
 
 
-@router.get("/api/v1/networks", response_model=NetworkList, openapi_extra=_policy("network:read"))
+@router.get(
+    "/api/v1/networks", response_model=NetworkList, openapi_extra=policy_doc("network:read")
+)
 async def list_networks(
     ctx: ContextDep,
     networks: NetworksDep,
@@ -87,7 +85,7 @@ async def list_networks(
     "/api/v1/networks/{network_id}",
     response_model=NetworkRead,
     responses=_ONE,
-    openapi_extra=_policy("network:read"),
+    openapi_extra=policy_doc("network:read"),
 )
 async def get_network(network_id: str, ctx: ContextDep, networks: NetworksDep) -> object:
     """Show a network of the project or a shared one."""
@@ -98,7 +96,7 @@ async def get_network(network_id: str, ctx: ContextDep, networks: NetworksDep) -
     "/api/v1/networks/{network_id}",
     response_model=NetworkRead,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def update_network(
     network_id: str, data: NetworkUpdate, ctx: ContextDep, networks: NetworksDep
@@ -112,7 +110,7 @@ async def update_network(
     response_model=NetworkRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def delete_network(
     network_id: str, ctx: ContextDep, networks: NetworksDep, response: Response
@@ -132,7 +130,7 @@ async def delete_network(
     response_model=SubnetRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def create_subnet(
     data: SubnetCreate, ctx: ContextDep, networks: NetworksDep, response: Response
@@ -143,7 +141,7 @@ async def create_subnet(
     return subnet
 
 
-@router.get("/api/v1/subnets", response_model=SubnetList, openapi_extra=_policy("network:read"))
+@router.get("/api/v1/subnets", response_model=SubnetList, openapi_extra=policy_doc("network:read"))
 async def list_subnets(
     ctx: ContextDep,
     networks: NetworksDep,
@@ -159,7 +157,7 @@ async def list_subnets(
     "/api/v1/subnets/{subnet_id}",
     response_model=SubnetRead,
     responses=_ONE,
-    openapi_extra=_policy("network:read"),
+    openapi_extra=policy_doc("network:read"),
 )
 async def get_subnet(subnet_id: str, ctx: ContextDep, networks: NetworksDep) -> object:
     """Show a subnet."""
@@ -170,7 +168,7 @@ async def get_subnet(subnet_id: str, ctx: ContextDep, networks: NetworksDep) -> 
     "/api/v1/subnets/{subnet_id}",
     response_model=SubnetRead,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def update_subnet(
     subnet_id: str, data: SubnetUpdate, ctx: ContextDep, networks: NetworksDep
@@ -184,7 +182,7 @@ async def update_subnet(
     response_model=SubnetRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses=_ACT,
-    openapi_extra=_policy("network:write"),
+    openapi_extra=policy_doc("network:write"),
 )
 async def delete_subnet(
     subnet_id: str, ctx: ContextDep, networks: NetworksDep, response: Response

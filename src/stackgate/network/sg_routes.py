@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from stackgate.core.deps import ContextDep, page_params
+from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
 from stackgate.network.sg_schemas import (
@@ -33,8 +33,8 @@ PREFIX = "/api/v1/security-groups"
 router = APIRouter(prefix=PREFIX, tags=["security groups"], responses=problem_responses(400, 422))
 _ONE = problem_responses(404)
 _WRITE = problem_responses(404, 409)
-_READ = {"x-policy": "security_group:read"}
-_WRITE_POLICY = {"x-policy": "security_group:write"}
+_READ = policy_doc("security_group:read")
+_WRITE_POLICY = policy_doc("security_group:write")
 
 
 def _read(detail: GroupDetail) -> GroupRead:
