@@ -24,7 +24,6 @@ from stackgate.compute.steps import (
     Step,
     fail,
     looks_done,
-    mark_deleted,
     show_progress,
 )
 from stackgate.core.clock import Clock
@@ -265,12 +264,7 @@ class ServerOperationHandler(ProviderHandler):
                     op.finish(OpResult.SUCCESS)
                 case "gone":
                     if s.action == Action.DELETE:
-                        # A server that never ran (its build cancelled by this delete) takes
-                        # its boot volume with it: it was made only for that build.
-                        await build.release_resources(
-                            uow, server.id, build_failed=server.launched_at is None
-                        )
-                        mark_deleted(server, now)
+                        await outcomes.deleted(uow, server, now)
                         op.finish(OpResult.SUCCESS)
                     else:
                         fail(server, now, 500, "the server disappeared from the cloud")

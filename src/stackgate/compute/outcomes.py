@@ -20,14 +20,21 @@ from stackgate.compute.steps import (
 from stackgate.core.uow import UnitOfWork
 
 
+async def deleted(uow: UnitOfWork, server: Server, now: datetime) -> None:
+    """The server is gone from the cloud: release its ports and volumes, keep the row as
+    DELETED. A server that never ran (its build cancelled by the delete) takes its boot volume
+    with it: that volume was made only for the build."""
+    await build.release_resources(uow, server.id, build_failed=server.launched_at is None)
+    mark_deleted(server, now)
+
+
 async def settle(
     uow: UnitOfWork, server: Server, s: OperationFacts, step: Step, now: datetime
 ) -> None:
     """A finished action's effect on the row: the cloud's state, the flavor or image of record,
     the snapshot image made active; a delete releases ports and volumes."""
     if s.action == Action.DELETE:
-        await build.release_resources(uow, server.id, build_failed=server.launched_at is None)
-        mark_deleted(server, now)
+        await deleted(uow, server, now)
         return
     current = step.server
     assert current is not None
