@@ -157,6 +157,32 @@ class Settings(BaseSettings):
         description='Per-operation duration ranges in seconds, e.g. {"create": [2, 5]}.',
     )
 
+    os_cloud: str | None = Field(
+        None,
+        description="openstack provider: the clouds.yaml cloud to use (unset: the OS_* variables).",
+    )
+    os_threads: int = Field(
+        16, ge=1, le=256, description="openstack provider: threads running blocking SDK calls."
+    )
+    os_call_timeout: float = Field(
+        30.0, gt=0, description="openstack provider: seconds one cloud API call may take."
+    )
+    os_project_prefix: str = Field(
+        "stackgate-",
+        description="openstack provider: a StackGate project acts in the Keystone project "
+        "named prefix + its id (made on first use).",
+    )
+    os_member_role: str = Field(
+        "member",
+        description="openstack provider: the role its user takes on those Keystone projects.",
+    )
+    provider_breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failed cloud calls that open the circuit breaker."
+    )
+    provider_breaker_reset_seconds: float = Field(
+        30.0, gt=0, description="How long an open breaker fails cloud calls fast before a trial."
+    )
+
     @field_validator("database_url", "billing_database_url", "sim_database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:

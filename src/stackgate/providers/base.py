@@ -36,6 +36,10 @@ class ProviderBadRequest(ProviderError):
     """The cloud rejected the request itself (HTTP 400)."""
 
 
+class ProviderForbidden(ProviderError):
+    """The cloud refused: over its own quota (Nova 403, Cinder 413) or its policy (403)."""
+
+
 class ProviderUnavailable(ProviderError):
     """The cloud's API failed or could not be reached (5xx, connection refused): retryable."""
 

@@ -11,6 +11,8 @@ def build_provider(settings: Settings) -> Provider:
         from stackgate.providers.simulator import SimulatorProvider
 
         return SimulatorProvider.from_settings(settings)
-    raise ValueError(
-        f"provider {settings.provider!r} is not available in this build; use 'simulator'"
-    )
+    if settings.provider == "openstack":
+        from stackgate.providers.openstack import OpenStackProvider
+
+        return OpenStackProvider.from_settings(settings)
+    raise ValueError(f"unknown provider {settings.provider!r}: use 'simulator' or 'openstack'")

@@ -226,3 +226,30 @@ class SimFloatingIP(SimBase):
     fixed_ip_address: Mapped[str | None] = mapped_column(String(45), nullable=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
+
+
+class SimProject(SimBase):
+    """A Keystone project of the OpenStack-compatible endpoint (`stackgate fakecloud`).
+
+    The simulator's proxies never read it: resources carry a project id, and the endpoint
+    checks the caller's token against it."""
+
+    __tablename__ = "sim_project"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(255), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class SimRoleAssignment(SimBase):
+    """A user's role on a project (Keystone's assignment), for the same endpoint."""
+
+    __tablename__ = "sim_role_assignment"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -1,0 +1,7 @@
+"""cinder over the simulator (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["cinder"])

@@ -1,0 +1,143 @@
+"""Connections to the cloud, and the thread pool every blocking SDK call runs in.
+
+The base connection is configured the way OpenStack users configure every tool: a clouds.yaml
+cloud name (`STACKGATE_OS_CLOUD`, the `OS_CLOUD` of other tools) or the standard `OS_*`
+variables. Creates act in a project-scoped connection: a StackGate project maps to the Keystone
+project named `<STACKGATE_OS_PROJECT_PREFIX><project id>` (made on first use, with the
+provider's user given `STACKGATE_OS_MEMBER_ROLE` on it), so the cloud's own quotas and isolation
+apply per project. Reads, actions and deletes by id use the base connection (a cloud admin's,
+as a control plane's service account is), which sees every project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import openstack
+from openstack.connection import Connection
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from stackgate.providers.base import ProviderUnavailable
+from stackgate.providers.openstack.errors import translated
+
+T = TypeVar("T")
+
+
+class CloudSession:
+    """Owns the SDK connections and the threads that use them."""
+
+    def __init__(
+        self,
+        *,
+        cloud: str | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+        threads: int = 16,
+        call_timeout: float = 30.0,
+        project_prefix: str = "stackgate-",
+        member_role: str = "member",
+        read_attempts: int = 3,
+    ) -> None:
+        self._cloud = cloud
+        self._connect_kwargs = dict(connect_kwargs or {})
+        self._call_timeout = call_timeout
+        self.project_prefix = project_prefix
+        self._member_role = member_role
+        self._read_attempts = read_attempts
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+        self._base: Connection | None = None
+        self._scoped: dict[str, Connection] = {}
+        self._keystone_ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # --- blocking side (runs in the pool) -------------------------------------------------
+
+    def base(self) -> Connection:
+        """The configured connection, opened on first use."""
+        with self._lock:
+            if self._base is None:
+                kwargs = {"api_timeout": self._call_timeout, **self._connect_kwargs}
+                if self._cloud:
+                    kwargs["cloud"] = self._cloud
+                self._base = openstack.connect(**kwargs)
+            return self._base
+
+    def keystone_project_id(self, project_id: str) -> str:
+        """The Keystone project a StackGate project acts in, made on first use."""
+        known = self._keystone_ids.get(project_id)
+        if known is not None:
+            return known
+        base = self.base()
+        name = self.project_prefix + project_id
+        domain_id = base.current_project.domain_id if base.current_project else "default"
+        project = base.identity.find_project(name, domain_id=domain_id, ignore_missing=True)
+        if project is None:
+            project = base.identity.create_project(
+                name=name, domain_id=domain_id, description=f"StackGate project {project_id}"
+            )
+        role = base.identity.find_role(self._member_role, ignore_missing=False)
+        base.identity.assign_project_role_to_user(project, base.current_user_id, role)
+        self._keystone_ids[project_id] = project.id
+        return str(project.id)
+
+    def for_project(self, project_id: str) -> Connection:
+        """A connection scoped to the Keystone project of a StackGate project."""
+        with self._lock:
+            found = self._scoped.get(project_id)
+        if found is not None:
+            return found
+        keystone_id = self.keystone_project_id(project_id)
+        scoped = self.base().connect_as(project_id=keystone_id)
+        with self._lock:
+            return self._scoped.setdefault(project_id, scoped)
+
+    # --- async side -------------------------------------------------------------------------
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._threads, thread_name_prefix="openstack"
+            )
+        return self._executor
+
+    async def call(self, fn: Callable[[], T], *, idempotent: bool = False) -> T:
+        """Run a blocking SDK call in the pool, errors translated. Idempotent calls (reads)
+        are retried on a retryable failure, with backoff; changing calls are not (the worker's
+        steps are repeatable and find what an earlier attempt made by its tag)."""
+        loop = asyncio.get_running_loop()
+
+        def run() -> T:
+            with translated():
+                return fn()
+
+        if not idempotent or self._read_attempts <= 1:
+            return await loop.run_in_executor(self._pool(), run)
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(ProviderUnavailable),
+            stop=stop_after_attempt(self._read_attempts),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        ):
+            with attempt:
+                return await loop.run_in_executor(self._pool(), run)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        with self._lock:
+            connections = [*self._scoped.values(), *([self._base] if self._base else [])]
+            self._scoped.clear()
+            self._base = None
+        for conn in connections:
+            conn.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
