@@ -18,7 +18,7 @@ from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
 from stackgate.compute.routes import router as compute_router
 from stackgate.config import Settings
-from stackgate.core.deps import refuse_nul
+from stackgate.core.deps import cloud_available, refuse_nul
 from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
 from stackgate.core.middleware import AuditMiddleware, AuditSink, RequestIdMiddleware
@@ -102,17 +102,19 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(AuditMiddleware, sink=_audit_sink)
     app.add_middleware(RequestIdMiddleware)
+    # The routers whose changes the worker carries to the cloud.
+    cloud_work = [Depends(cloud_available)]
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(identity_router)
     app.include_router(audit_router)
-    app.include_router(compute_router)
+    app.include_router(compute_router, dependencies=cloud_work)
     app.include_router(catalog_router)
-    app.include_router(network_router)
-    app.include_router(port_router)
-    app.include_router(floating_ip_router)
-    app.include_router(security_group_router)
-    app.include_router(block_storage_router)
+    app.include_router(network_router, dependencies=cloud_work)
+    app.include_router(port_router, dependencies=cloud_work)
+    app.include_router(floating_ip_router, dependencies=cloud_work)
+    app.include_router(security_group_router, dependencies=cloud_work)
+    app.include_router(block_storage_router, dependencies=cloud_work)
     if billing:
         app.include_router(billing_router)
     return app

@@ -28,6 +28,7 @@ from stackgate.compute.handlers import ServerOperationHandler
 from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
+from stackgate.core.cloud_health import CloudGuard
 from stackgate.core.db import create_engine, create_sessionmaker
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
@@ -45,6 +46,7 @@ from stackgate.network.port_service import PortService
 from stackgate.network.sg_handlers import SecurityGroupOperationHandler
 from stackgate.network.sg_service import SecurityGroupService
 from stackgate.providers.base import Provider
+from stackgate.providers.breaker import CircuitBreaker, GuardedProvider
 from stackgate.providers.registry import build_provider
 from stackgate.worker.reconciler import Reconciler
 from stackgate.worker.registry import HandlerRegistry
@@ -57,6 +59,8 @@ class Container:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     provider: Provider
+    # Refuses requests that need the cloud while the provider's breaker is open.
+    cloud_guard: CloudGuard
     clock: Clock
     runner: Runner
     reconciler: Reconciler
@@ -146,8 +150,14 @@ def bootstrap(
         max_overflow=settings.db_max_overflow,
     )
     sessionmaker = create_sessionmaker(engine)
-    provider = provider or build_provider(settings)
     clock = clock or SystemClock()
+    breaker = CircuitBreaker(
+        failures=settings.provider_breaker_failures,
+        reset_seconds=settings.provider_breaker_reset_seconds,
+    )
+    provider = GuardedProvider(provider or build_provider(settings), breaker)
+    cloud_guard = CloudGuard(sessionmaker, breaker, provider=provider.name, clock=clock)
+    breaker.on_change = cloud_guard.record
     # Every state change of a resource writes its events in the same transaction.
     relay = build_relay(
         sessionmaker,
@@ -242,6 +252,7 @@ def bootstrap(
         engine=engine,
         sessionmaker=sessionmaker,
         provider=provider,
+        cloud_guard=cloud_guard,
         clock=clock,
         runner=runner,
         reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),

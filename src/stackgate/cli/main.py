@@ -1,4 +1,4 @@
-"""The `stackgate` command: serve, api, worker, billing, migrate."""
+"""The `stackgate` command: serve, api, worker, billing, migrate, fakecloud."""
 
 from __future__ import annotations
 
@@ -214,6 +214,45 @@ def billing(
             migrate=not no_migrate,
             after_commit=after_commit if crash_after else None,
         ),
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def fakecloud() -> None:
+    """Run the simulator behind OpenStack's own APIs (port 5000): Keystone at /v3, Nova,
+    Glance, Neutron and Cinder in its catalog, for openstacksdk, the `openstack` CLI and
+    StackGate's `openstack` provider. User `admin` (STACKGATE_ADMIN_PASSWORD), project `admin`,
+    domain `Default`; the cloud's state is kept in STACKGATE_SIM_DATABASE_URL."""
+    import secrets
+
+    from stackgate.core.logging import configure_logging
+    from stackgate.fakecloud.app import create_fakecloud_app
+    from stackgate.fakecloud.cloud import FakeCloud
+    from stackgate.providers.simulator import SimulatorProvider
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if password is None:
+        password = secrets.token_urlsafe(12)
+        console.print(f"admin password (STACKGATE_ADMIN_PASSWORD unset): {password}")
+    port = settings.listen_port(5000)
+    console.print(
+        f"OpenStack-compatible cloud on http://{settings.host}:{port}  "
+        f"(OS_AUTH_URL=http://{settings.host}:{port}/v3, user admin, project admin, "
+        f"domain Default; state: {settings.sim_database_url})"
+    )
+    cloud = FakeCloud(
+        sim=SimulatorProvider.from_settings(settings),
+        admin_password=password,
+        token_ttl_seconds=settings.token_ttl_seconds,
+    )
+    uvicorn.run(
+        create_fakecloud_app(cloud),
         host=settings.host,
         port=port,
         log_config=None,

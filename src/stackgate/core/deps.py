@@ -47,6 +47,15 @@ async def get_context(
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def cloud_available(request: Request) -> None:
+    """Requests that queue cloud work answer 503 + Retry-After while the provider's circuit
+    breaker is open (reads are answered from the database and go on)."""
+    if request.method not in _READS:
+        await request.app.state.container.cloud_guard.ensure_available()
+
 
 def page_params(allowed: list[str], default: str) -> Callable[..., Awaitable[PageRequest]]:
     """A dependency reading sort, page/per_page or limit/cursor for one resource's list."""
