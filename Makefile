@@ -15,6 +15,12 @@ SERVICE_TESTS := tests/integration/gateway tests/integration/billing \
 	tests/integration/events/test_relay_broker_restart.py \
 	tests/e2e/test_gateway.py tests/e2e/test_billing.py $(wildcard tests/e2e/test_services_*.py)
 
+# The OpenStack provider's own suite (openstacksdk and the `openstack` CLI against `stackgate
+# fakecloud`) needs no control-plane database: it runs once. Then the API suite runs once more
+# with StackGate driving the cloud through that provider (OPENSTACK_DATABASE tier).
+OPENSTACK_TESTS := tests/openstack
+OPENSTACK_DATABASE ?= sqlite
+
 .PHONY: run up test lint install lock bench clean
 
 $(STAMP): requirements.lock pyproject.toml
@@ -51,10 +57,15 @@ test: lint
 	@for db in $(TEST_DATABASES); do \
 		echo "== tests on $$db =="; \
 		STACKGATE_TEST_DATABASE=$$db $(PY) -m pytest tests --ignore=tests/unit \
-			$(addprefix --ignore=,$(SERVICE_TESTS)) -q || exit 1; \
+			$(addprefix --ignore=,$(SERVICE_TESTS) $(OPENSTACK_TESTS)) -q || exit 1; \
 	done
 	@echo "== services on $(SERVICES_DATABASE), RabbitMQ and Redis =="
 	STACKGATE_TEST_DATABASE=$(SERVICES_DATABASE) $(PY) -m pytest $(SERVICE_TESTS) -q
+	@echo "== the OpenStack provider against stackgate fakecloud =="
+	$(PY) -m pytest $(OPENSTACK_TESTS) -q
+	@echo "== the API suite through the OpenStack provider, on $(OPENSTACK_DATABASE) =="
+	STACKGATE_TEST_DATABASE=$(OPENSTACK_DATABASE) STACKGATE_TEST_PROVIDER=openstack \
+		$(PY) -m pytest tests/api -q
 
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \

@@ -7,10 +7,12 @@ A configured server that cannot be reached fails the run: it never silently skip
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,12 +26,15 @@ from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
 from stackgate.config import Settings
+from stackgate.core.cloud_health import ProviderHealth
 from stackgate.core.context import DEFAULT_PROJECT_ID
 from stackgate.core.db import create_engine
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.ids import stable_id
 from stackgate.core.operations import Operation
 from stackgate.core.outbox import OutboxEvent
+from stackgate.fakecloud.cloud import FakeCloud
+from stackgate.fakecloud.runner import running_fakecloud
 from stackgate.identity.models import (
     ApplicationCredential,
     Domain,
@@ -52,11 +57,17 @@ from stackgate.network.models import (
     Subnet,
 )
 from stackgate.network.seed import PUBLIC_NETWORK_ID, PUBLIC_SUBNET_ID
+from stackgate.providers.base import Provider
+from stackgate.providers.openstack import OpenStackProvider
+from stackgate.providers.openstack.session import CloudSession
 from stackgate.providers.simulator import SimulatorProvider
 
 ADMIN_PASSWORD = "admin-password-1"
 DEMO_PASSWORD = "demo-password-1"
 BACKEND = os.environ.get("STACKGATE_TEST_DATABASE", "sqlite")
+# `openstack`: StackGate drives the cloud through its OpenStack provider (openstacksdk over
+# HTTP) against `stackgate fakecloud` serving the same simulator the tests inspect.
+PROVIDER = os.environ.get("STACKGATE_TEST_PROVIDER", "simulator")
 PG_ADMIN = os.environ.get("STACKGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 MY_ADMIN = os.environ.get("STACKGATE_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306")
 SEEDED_FLAVORS = [
@@ -124,6 +135,7 @@ async def clean_database(engine: AsyncEngine) -> None:
             VolumeSnapshot,
             Volume,
             OutboxEvent,
+            ProviderHealth,
             IdempotencyRecord,
             Operation,
             Server,
@@ -179,19 +191,62 @@ async def provider(settings: Settings) -> AsyncIterator[SimulatorProvider]:
     await sim.close()
 
 
+class FakeCloudProvider(OpenStackProvider):
+    """The OpenStack provider on the fake cloud, keeping the simulator's test hooks
+    (`fail_call`, `inject_api_errors`, ...) reachable where tests call them on the provider."""
+
+    def __init__(self, session: CloudSession, sim: SimulatorProvider) -> None:
+        super().__init__(session)
+        self._sim = sim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sim, name)
+
+
+@contextlib.asynccontextmanager
+async def cloud_provider(sim: SimulatorProvider) -> AsyncIterator[Provider]:
+    """What StackGate drives in this run: the simulator itself, or the OpenStack provider
+    talking to the simulator through `stackgate fakecloud` on a real port."""
+    if PROVIDER == "simulator":
+        yield sim
+        return
+    if PROVIDER != "openstack":
+        pytest.fail(f"unknown STACKGATE_TEST_PROVIDER={PROVIDER!r}", pytrace=False)
+    password = "fake-cloud-password"
+    async with running_fakecloud(FakeCloud(sim=sim, admin_password=password)) as url:
+        session = CloudSession(
+            connect_kwargs={
+                "auth_url": f"{url}/v3",
+                "username": "admin",
+                "password": password,
+                "project_name": "admin",
+                "user_domain_name": "Default",
+                "project_domain_name": "Default",
+                "region_name": "RegionOne",
+            },
+            threads=8,
+        )
+        openstack_provider = FakeCloudProvider(session, sim)
+        try:
+            yield openstack_provider
+        finally:
+            await openstack_provider.close()
+
+
 @pytest.fixture
 async def container(
     settings: Settings, engine: AsyncEngine, provider: SimulatorProvider
 ) -> AsyncIterator[Container]:
     """The composition root on the test database; no background worker (tests drain it)."""
-    await clean_database(engine)
-    built = bootstrap(settings, engine=engine, provider=provider)
-    await built.prepare_identity()
-    # The demo project (the default `client`'s) is unlimited: quota tests use their own.
-    await set_quotas(built, DEFAULT_PROJECT_ID, instances=-1, cores=-1, ram=-1)
-    yield built
-    built._stop.set()
-    await clean_database(engine)
+    async with cloud_provider(provider) as cloud:
+        await clean_database(engine)
+        built = bootstrap(settings, engine=engine, provider=cloud)
+        await built.prepare_identity()
+        # The demo project (the default `client`'s) is unlimited: quota tests use their own.
+        await set_quotas(built, DEFAULT_PROJECT_ID, instances=-1, cores=-1, ram=-1)
+        yield built
+        built._stop.set()
+        await clean_database(engine)
 
 
 async def set_quotas(container: Container, project_id: str, **limits: int) -> None:
