@@ -18,7 +18,7 @@ SERVICE_TESTS := tests/integration/gateway tests/integration/billing \
 # The OpenStack provider's own suite (openstacksdk and the `openstack` CLI against `stackgate
 # fakecloud`) needs no control-plane database: it runs once. Then the API suite runs once more
 # with StackGate driving the cloud through that provider (OPENSTACK_DATABASE tier).
-OPENSTACK_TESTS := tests/openstack
+OPENSTACK_TESTS := tests/openstack tests/e2e/test_openstack_provider.py
 OPENSTACK_DATABASE ?= sqlite
 
 .PHONY: run up test lint install lock bench clean

@@ -213,7 +213,8 @@ async def cloud_provider(sim: SimulatorProvider) -> AsyncIterator[Provider]:
     if PROVIDER != "openstack":
         pytest.fail(f"unknown STACKGATE_TEST_PROVIDER={PROVIDER!r}", pytrace=False)
     password = "fake-cloud-password"
-    async with running_fakecloud(FakeCloud(sim=sim, admin_password=password)) as url:
+    fake = FakeCloud(sim=sim, admin_password=password, devstack_networks=False)
+    async with running_fakecloud(fake) as url:
         session = CloudSession(
             connect_kwargs={
                 "auth_url": f"{url}/v3",

@@ -42,6 +42,10 @@ def create_fakecloud_app(cloud: FakeCloud, *, manage_sim: bool = True) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_sim:
             await cloud.sim.start()
+        # DevStack's `private` network of the admin project, as `openstack server create
+        # --network private` expects to find it.
+        if cloud.devstack_networks:
+            await neutron.seed_private_network(cloud)
         try:
             yield
         finally:

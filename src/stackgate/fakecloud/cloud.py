@@ -50,6 +50,9 @@ class FakeCloud:
     sim: SimulatorProvider
     admin_password: str
     token_ttl_seconds: int = 3600
+    # DevStack's `private` network in the admin project; off where a test compares the cloud
+    # with what StackGate made in it.
+    devstack_networks: bool = True
     users: dict[str, FakeUser] = field(default_factory=dict)
     # Seeded projects (name -> id) with the user names holding which role there.
     seeded_projects: dict[str, str] = field(default_factory=dict)
