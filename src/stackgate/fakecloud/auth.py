@@ -114,7 +114,9 @@ def require_writer(request: Request) -> Caller:
     caller = get_caller(request)
     if not caller.can_write:
         raise CloudError(
-            service_of(request.url.path), 403, "Policy doesn't allow this operation to be performed."
+            service_of(request.url.path),
+            403,
+            "Policy doesn't allow this operation to be performed.",
         )
     return caller
 
@@ -123,7 +125,9 @@ def require_admin(request: Request) -> Caller:
     caller = get_caller(request)
     if not caller.is_admin:
         raise CloudError(
-            service_of(request.url.path), 403, "Policy doesn't allow this operation to be performed."
+            service_of(request.url.path),
+            403,
+            "Policy doesn't allow this operation to be performed.",
         )
     return caller
 

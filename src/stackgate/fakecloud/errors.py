@@ -111,7 +111,9 @@ def service_of(path: str) -> str:
     return "keystone"
 
 
-def from_provider(service: str, exc: ProviderError, *, neutron_type: str | None = None) -> CloudError:
+def from_provider(
+    service: str, exc: ProviderError, *, neutron_type: str | None = None
+) -> CloudError:
     """A simulator refusal as `service` answers it: the simulator already words its messages
     as the real service does; the status follows the exception class."""
     if isinstance(exc, ProviderNotFound):

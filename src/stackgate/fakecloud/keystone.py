@@ -188,8 +188,8 @@ def _user_from_identity(cloud: FakeCloud, identity: dict[str, Any]) -> tuple[str
             else cloud.user_by_name(str(user.get("name", "")))
         )
         domain = user.get("domain") or {}
-        domain_ok = user.get("id") or domain.get("id") == DOMAIN_ID or (
-            domain.get("name") == DOMAIN_NAME
+        domain_ok = (
+            user.get("id") or domain.get("id") == DOMAIN_ID or (domain.get("name") == DOMAIN_NAME)
         )
         if found is None or not domain_ok or user.get("password") != cloud.admin_password:
             raise unauthorized()
@@ -350,8 +350,12 @@ async def create_project(
             created_at=datetime.now(UTC),
         )
         session.add(row)
-        return {"id": row.id, "name": row.name, "description": row.description,
-                "enabled": row.enabled}
+        return {
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "enabled": row.enabled,
+        }
 
     made = await cloud.sim.store.run(work, write=True)
     return {"project": project_body(request, made)}

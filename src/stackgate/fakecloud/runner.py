@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 
 from stackgate.fakecloud.app import create_fakecloud_app
 from stackgate.fakecloud.cloud import FakeCloud
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """Leaves the host process's signal handlers alone: it is not the process's server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @contextlib.asynccontextmanager
@@ -23,8 +31,7 @@ async def running_fakecloud(
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from keystoneauth1 import exceptions as ks_exc
-from openstack import exceptions as sdk_exc
 
+from openstack import exceptions as sdk_exc
 from stackgate.providers.base import (
     ProviderBadRequest,
     ProviderConflict,
@@ -65,9 +65,7 @@ def translate(exc: BaseException) -> ProviderError:
         return translate_http(exc.status_code, _message(exc))
     if isinstance(exc, ks_exc.HttpError):
         return translate_http(exc.http_status, _message(exc))
-    if isinstance(exc, (ks_exc.ConnectTimeout, ks_exc.ConnectionError)) and "timed out" in str(
-        exc
-    ):
+    if isinstance(exc, (ks_exc.ConnectTimeout, ks_exc.ConnectionError)) and "timed out" in str(exc):
         return ProviderTimeout(f"the cloud did not answer in time: {exc}", status_code=504)
     if isinstance(exc, ks_exc.ConnectTimeout):
         return ProviderTimeout(f"the cloud did not answer in time: {exc}", status_code=504)

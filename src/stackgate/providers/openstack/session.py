@@ -15,10 +15,10 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import openstack
 from openstack.connection import Connection
+from openstack.identity.v3._proxy import Proxy as IdentityProxy
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -26,6 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
+import openstack
 from stackgate.providers.base import ProviderUnavailable
 from stackgate.providers.openstack.errors import translated
 
@@ -77,16 +78,23 @@ class CloudSession:
         if known is not None:
             return known
         base = self.base()
+        identity = cast(IdentityProxy, base.identity)
         name = self.project_prefix + project_id
-        domain_id = base.current_project.domain_id if base.current_project else "default"
-        project = base.identity.find_project(name, domain_id=domain_id, ignore_missing=True)
+        user_id = base.current_user_id
+        if user_id is None or base.current_project_id is None:
+            raise ProviderUnavailable(
+                "the configured OpenStack credentials are not project-scoped", status_code=401
+            )
+        # Our projects live in the domain of the project the provider's credentials name.
+        domain_id = identity.get_project(base.current_project_id).domain_id
+        project = identity.find_project(name, domain_id=domain_id, ignore_missing=True)
         if project is None:
-            project = base.identity.create_project(
+            project = identity.create_project(
                 name=name, domain_id=domain_id, description=f"StackGate project {project_id}"
             )
-        role = base.identity.find_role(self._member_role, ignore_missing=False)
-        base.identity.assign_project_role_to_user(project, base.current_user_id, role)
-        self._keystone_ids[project_id] = project.id
+        role = identity.find_role(self._member_role, ignore_missing=False)
+        identity.assign_project_role_to_user(project, user_id, role)
+        self._keystone_ids[project_id] = str(project.id)
         return str(project.id)
 
     def for_project(self, project_id: str) -> Connection:

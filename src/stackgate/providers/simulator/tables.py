@@ -253,3 +253,104 @@ class SimRoleAssignment(SimBase):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     role_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SimFlavor(SimBase):
+    """A Nova flavor made through the fake's API (`stackgate fakecloud`); the DevStack flavors
+    are built in, and a row with `deleted` hides one of them."""
+
+    __tablename__ = "sim_flavor"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    ram_mb: Mapped[int] = mapped_column(Integer)
+    disk_gb: Mapped[int] = mapped_column(Integer)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap_mb: Mapped[int] = mapped_column(Integer, default=0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class SimServerExtra(SimBase):
+    """What Nova's API keeps about a server that the simulated compute does not model (the
+    fake's server body shows it)."""
+
+    __tablename__ = "sim_server_extra"
+
+    server_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    key_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    security_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Whether imageRef was given: a server booted from a volume without one shows image "".
+    image_given: Mapped[bool] = mapped_column(Boolean, default=True)
+    locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Ports Nova made for `networks: [{"uuid": ...}]` (it deletes them with the server).
+    created_port_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class SimInstanceAction(SimBase):
+    """Nova's instance action log (os-instance-actions), one row per accepted request."""
+
+    __tablename__ = "sim_instance_action"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    server_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    start_time: Mapped[datetime]
+    message: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class SimImageRecord(SimBase):
+    """Glance's view of an image the fake knows beyond the built-in ones: one made through
+    Glance's API (status kept here), a snapshot (status from SimImage) with its owner and
+    properties, or a tombstone (`deleted`) hiding a built-in image."""
+
+    __tablename__ = "sim_image_record"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="shared")
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    snapshot: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    disk_format: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    container_format: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SimCinderQuota(SimBase):
+    """A Cinder quota limit set for a project through os-quota-sets (`stackgate fakecloud`);
+    a resource without a row has Cinder's default."""
+
+    __tablename__ = "sim_cinder_quota"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class SimCinderRecord(SimBase):
+    """What Cinder's API shows of a volume or snapshot that the simulated block storage does
+    not model (the fake's volume and snapshot bodies show it)."""
+
+    __tablename__ = "sim_cinder_record"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    updated_at: Mapped[datetime]
