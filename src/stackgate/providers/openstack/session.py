@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 import openstack
+from openstack import exceptions as sdk_exc
 from stackgate.providers.base import ProviderUnavailable
 from stackgate.providers.openstack.errors import translated
 
@@ -58,6 +59,7 @@ class CloudSession:
         self._base: Connection | None = None
         self._scoped: dict[str, Connection] = {}
         self._keystone_ids: dict[str, str] = {}
+        self._project_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     # --- blocking side (runs in the pool) -------------------------------------------------
@@ -77,6 +79,17 @@ class CloudSession:
         known = self._keystone_ids.get(project_id)
         if known is not None:
             return known
+        # Two steps of one new project (its network and its port) must not both create it.
+        with self._lock:
+            project_lock = self._project_locks.setdefault(project_id, threading.Lock())
+        with project_lock:
+            known = self._keystone_ids.get(project_id)
+            if known is None:
+                known = self._ensure_keystone_project(project_id)
+                self._keystone_ids[project_id] = known
+            return known
+
+    def _ensure_keystone_project(self, project_id: str) -> str:
         base = self.base()
         identity = cast(IdentityProxy, base.identity)
         name = self.project_prefix + project_id
@@ -89,12 +102,15 @@ class CloudSession:
         domain_id = identity.get_project(base.current_project_id).domain_id
         project = identity.find_project(name, domain_id=domain_id, ignore_missing=True)
         if project is None:
-            project = identity.create_project(
-                name=name, domain_id=domain_id, description=f"StackGate project {project_id}"
-            )
+            try:
+                project = identity.create_project(
+                    name=name, domain_id=domain_id, description=f"StackGate project {project_id}"
+                )
+            except sdk_exc.ConflictException:
+                # Another StackGate process made it meanwhile.
+                project = identity.find_project(name, domain_id=domain_id, ignore_missing=False)
         role = identity.find_role(self._member_role, ignore_missing=False)
         identity.assign_project_role_to_user(project, user_id, role)
-        self._keystone_ids[project_id] = str(project.id)
         return str(project.id)
 
     def for_project(self, project_id: str) -> Connection:
