@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from tests.builders import assert_problem, create_server
-from tests.conftest import DEMO_PASSWORD, api_client, login, make_settings
+from tests.conftest import DEMO_PASSWORD, api_client, cloud_provider, login, make_settings
 
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.config import Settings
 from stackgate.providers.base import ProviderUnavailable
 from stackgate.providers.simulator import SimulatorProvider
 
-RESET = 0.6
+RESET = 3.0
 
 
 @pytest.fixture
@@ -41,12 +41,14 @@ async def _trip(container: Container, provider: SimulatorProvider) -> None:
 async def second_api(
     container: Container, provider: SimulatorProvider
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Another API process: its own composition root (and breaker) on the same database."""
-    other = bootstrap(container.settings, engine=container.engine, provider=provider)
-    await other.prepare_identity()
-    token = await login(other, "demo", DEMO_PASSWORD, "demo")
-    async with api_client(other, token) as http:
-        yield http
+    """Another API process: its own composition root (and breaker) on the same database,
+    driving the same kind of cloud."""
+    async with cloud_provider(provider) as cloud:
+        other = bootstrap(container.settings, engine=container.engine, provider=cloud)
+        await other.prepare_identity()
+        token = await login(other, "demo", DEMO_PASSWORD, "demo")
+        async with api_client(other, token) as http:
+            yield http
 
 
 class TestOpenBreaker:

@@ -1,5 +1,5 @@
-"""Cinder's volume types: DevStack's two, fixed (`__DEFAULT__`, made by Cinder's own migration,
-and the LVM backend's `lvmdriver-1`)."""
+"""Cinder's volume types, fixed: the ones StackGate's catalog offers (`__DEFAULT__`, made by
+Cinder's own migration, DevStack's LVM backend `lvmdriver-1`, and `ssd`)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from stackgate.block_storage.states import DEFAULT_VOLUME_TYPE, VOLUME_TYPES
 from stackgate.fakecloud.auth import CallerDep
 from stackgate.fakecloud.cinder_common import SERVICE, CinderRoute
 from stackgate.fakecloud.cloud import fixed_id
 from stackgate.fakecloud.errors import CloudError
 
-DEFAULT_TYPE = "__DEFAULT__"
-_TYPES: tuple[tuple[str, str | None, dict[str, str]], ...] = (
-    (DEFAULT_TYPE, "Default Volume Type", {}),
-    ("lvmdriver-1", None, {"volume_backend_name": "lvmdriver-1"}),
+DEFAULT_TYPE = DEFAULT_VOLUME_TYPE
+_TYPES: tuple[tuple[str, str | None, dict[str, str]], ...] = tuple(
+    (name, description, {} if name == DEFAULT_TYPE else {"volume_backend_name": name})
+    for name, description in VOLUME_TYPES.items()
 )
 
 router = APIRouter(route_class=CinderRoute)
