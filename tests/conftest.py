@@ -213,7 +213,11 @@ async def cloud_provider(sim: SimulatorProvider) -> AsyncIterator[Provider]:
     if PROVIDER != "openstack":
         pytest.fail(f"unknown STACKGATE_TEST_PROVIDER={PROVIDER!r}", pytrace=False)
     password = "fake-cloud-password"
-    fake = FakeCloud(sim=sim, admin_password=password, devstack_networks=False)
+    # The cloud leaves quotas to StackGate (the suite tests StackGate's own), and has only
+    # what StackGate makes in it, as the simulator has.
+    fake = FakeCloud(
+        sim=sim, admin_password=password, devstack_networks=False, enforce_quotas=False
+    )
     async with running_fakecloud(fake) as url:
         session = CloudSession(
             connect_kwargs={

@@ -3,6 +3,7 @@ unit of work (a server create resolves its flavor and image in the same transact
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Protocol
 
@@ -264,6 +265,16 @@ def add_snapshot_image(
     )
     uow.session.add(image)
     return image
+
+
+async def cloud_image_refs(uow: UnitOfWork, image_ids: Iterable[object]) -> dict[str, str]:
+    """Our image ids -> the cloud's, for those whose cloud id differs (snapshots)."""
+    refs: dict[str, str] = {}
+    for image_id in {i for i in image_ids if isinstance(i, str)}:
+        image = await ImageRepository(uow.session).get(image_id)
+        if image is not None and image.provider_id and image.provider_id != image.id:
+            refs[image.id] = image.provider_id
+    return refs
 
 
 async def get_image_row(uow: UnitOfWork, image_id: str) -> Image | None:

@@ -32,7 +32,6 @@ from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import tag_for
 from stackgate.providers.base import (
     FlavorSpec,
-    ImageSpec,
     ProviderError,
     ProviderNotFound,
     ProviderUnavailable,
@@ -62,7 +61,9 @@ class ServerOperationHandler(ProviderHandler):
                 op.finish(OpResult.ERROR, "server row missing")
                 await uow.commit()
                 return
-            snapshot = OperationFacts.of(op, server)
+            named = [server.image_id, op.params.get("image", {}).get("id")]
+            refs = await catalog_service.cloud_image_refs(uow, named)
+            snapshot = OperationFacts.of(op, server, refs)
             if snapshot.action in _WITH_RESOURCES:
                 snapshot.build = await build.load_facts(uow.session, server.id)
             now = self._clock.now()
@@ -159,7 +160,7 @@ class ServerOperationHandler(ProviderHandler):
             case Action.REVERT_RESIZE:
                 await compute.revert_server_resize(pid)
             case Action.REBUILD:
-                await compute.rebuild_server(pid, ImageSpec(**s.params["image"]))
+                await compute.rebuild_server(pid, s.cloud_image(s.params["image"]))
             case Action.SHELVE:
                 await compute.shelve_server(pid)
             case Action.UNSHELVE:

@@ -90,13 +90,22 @@ class OperationFacts:
     user_data: str | None
     # The server's ports and volumes (creates, deletes and volume actions load them).
     build: BuildFacts = field(default_factory=BuildFacts)
+    # Our image ids -> the cloud's, where they differ (a snapshot's image has the id the
+    # cloud gave it; seeded and registered images keep ours).
+    image_refs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, op: Operation, server: Server) -> OperationFacts:
+    def of(
+        cls, op: Operation, server: Server, image_refs: dict[str, str] | None = None
+    ) -> OperationFacts:
+        refs = image_refs or {}
         image = (
             None
             if server.image_id is None
-            else ImageSpec(id=server.image_id, name=server.image_name or server.image_id)
+            else ImageSpec(
+                id=refs.get(server.image_id, server.image_id),
+                name=server.image_name or server.image_id,
+            )
         )
         return cls(
             op_id=op.id,
@@ -120,7 +129,12 @@ class OperationFacts:
             metadata=dict(server.metadata_),
             key_name=server.key_name,
             user_data=server.user_data,
+            image_refs=refs,
         )
+
+    def cloud_image(self, params: dict[str, Any]) -> ImageSpec:
+        """An image named in the operation's params, with the cloud's id."""
+        return ImageSpec(**{**params, "id": self.image_refs.get(params["id"], params["id"])})
 
     def spec(
         self, *, port_ids: tuple[str, ...] = (), boot_volume_id: str | None = None

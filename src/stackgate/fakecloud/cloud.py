@@ -53,6 +53,9 @@ class FakeCloud:
     # DevStack's `private` network in the admin project; off where a test compares the cloud
     # with what StackGate made in it.
     devstack_networks: bool = True
+    # Nova's, Cinder's and Neutron's default per-project quotas; off for a cloud whose
+    # operator leaves quotas to the control plane in front of it.
+    enforce_quotas: bool = True
     users: dict[str, FakeUser] = field(default_factory=dict)
     # Seeded projects (name -> id) with the user names holding which role there.
     seeded_projects: dict[str, str] = field(default_factory=dict)
