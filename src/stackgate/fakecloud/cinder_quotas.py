@@ -139,23 +139,23 @@ async def _quota_set(cloud: FakeCloud, project_id: str, usage: bool) -> dict[str
     return body
 
 
-@router.get("/os-quota-sets/{project_id}")
+@router.get("/os-quota-sets/{target_id}")
 async def show_quota_set(
-    project_id: str, request: Request, cloud: CloudDep, caller: CallerDep
+    target_id: str, request: Request, cloud: CloudDep, caller: CallerDep
 ) -> JSONResponse:
-    _may_read(caller, project_id)
+    _may_read(caller, target_id)
     usage = request.query_params.get("usage", "").lower() in ("1", "true", "yes")
-    return JSONResponse({"quota_set": await _quota_set(cloud, project_id, usage)})
+    return JSONResponse({"quota_set": await _quota_set(cloud, target_id, usage)})
 
 
-@router.get("/os-quota-sets/{project_id}/defaults")
-async def quota_defaults(project_id: str, caller: CallerDep) -> JSONResponse:
-    return JSONResponse({"quota_set": {"id": project_id, **DEFAULTS}})
+@router.get("/os-quota-sets/{target_id}/defaults")
+async def quota_defaults(target_id: str, caller: CallerDep) -> JSONResponse:
+    return JSONResponse({"quota_set": {"id": target_id, **DEFAULTS}})
 
 
-@router.put("/os-quota-sets/{project_id}")
+@router.put("/os-quota-sets/{target_id}")
 async def update_quota_set(
-    project_id: str,
+    target_id: str,
     cloud: CloudDep,
     caller: AdminDep,
     body: dict[str, Any] = Body(...),
@@ -180,14 +180,14 @@ async def update_quota_set(
 
     async def work(session: AsyncSession) -> None:
         for name, limit in changes.items():
-            row = await session.get(SimCinderQuota, (project_id, name))
+            row = await session.get(SimCinderQuota, (target_id, name))
             if row is None:
-                session.add(SimCinderQuota(project_id=project_id, resource=name, hard_limit=limit))
+                session.add(SimCinderQuota(project_id=target_id, resource=name, hard_limit=limit))
             else:
                 row.hard_limit = limit
 
     await cloud.sim.store.run(work, write=True)
-    quota = await _quota_set(cloud, project_id, usage=False)
+    quota = await _quota_set(cloud, target_id, usage=False)
     quota.pop("id")
     return JSONResponse({"quota_set": quota})
 

@@ -46,6 +46,11 @@ class FaultInjector:
         """The next `count` changing calls take effect, then time out (the answer is lost)."""
         self._lost_responses += count
 
+    @property
+    def pending_api_errors(self) -> int:
+        """How many forced 503s are still to come."""
+        return self._forced_api_errors
+
     def clear(self) -> None:
         """Drop every forced fault."""
         self._forced_api_errors = self._forced_failures = self._lost_responses = 0
