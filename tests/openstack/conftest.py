@@ -8,7 +8,11 @@ the fake) for checking what the cloud shows its users.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,3 +69,36 @@ def os_conn(fake_url: str) -> Connection:
     """A blocking SDK connection: call it through `asyncio.to_thread` (the fake serves on
     this test's event loop)."""
     return openstack.connect(**connect_kwargs(fake_url))
+
+
+async def openstack_cli(fake_url: str, workdir: Path, *args: str) -> tuple[int, str, str]:
+    """Run the real `openstack` command (python-openstackclient) as a user would against the
+    fake: the OS_* variables, and no clouds.yaml of the machine's user. Returns (exit code,
+    stdout, stderr)."""
+    (workdir / "clouds.yaml").write_text("clouds: {}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(
+        {
+            "OS_AUTH_URL": f"{fake_url}/v3",
+            "OS_USERNAME": "admin",
+            "OS_PASSWORD": FAKE_PASSWORD,
+            "OS_PROJECT_NAME": "admin",
+            "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default",
+            "OS_REGION_NAME": "RegionOne",
+            "OS_IDENTITY_API_VERSION": "3",
+            "OS_CLIENT_CONFIG_FILE": str(workdir / "clouds.yaml"),
+            "HOME": str(workdir),
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "openstack"),
+        *args,
+        env=env,
+        cwd=workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from tests.openstack.conftest import FAKE_PASSWORD
-
-CLI = str(Path(sys.executable).parent / "openstack")
+from tests.openstack.conftest import openstack_cli
 
 
 async def openstack(fake_url: str, tmp_path: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(
-        {
-            "OS_AUTH_URL": f"{fake_url}/v3",
-            "OS_USERNAME": "admin",
-            "OS_PASSWORD": FAKE_PASSWORD,
-            "OS_PROJECT_NAME": "admin",
-            "OS_USER_DOMAIN_NAME": "Default",
-            "OS_PROJECT_DOMAIN_NAME": "Default",
-            "OS_REGION_NAME": "RegionOne",
-            "OS_IDENTITY_API_VERSION": "3",
-            # No clouds.yaml of the machine's user: an empty one of our own.
-            "OS_CLIENT_CONFIG_FILE": str(tmp_path / "clouds.yaml"),
-            "HOME": str(tmp_path),
-        }
-    )
-    proc = await asyncio.create_subprocess_exec(
-        CLI,
-        *args,
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode == 0, f"openstack {' '.join(args)}: {err.decode()}"
-    return out.decode()
+    code, out, err = await openstack_cli(fake_url, tmp_path, *args)
+    assert code == 0, f"openstack {' '.join(args)}: {err}"
+    return out
 
 
 async def as_json(fake_url: str, tmp_path: Path, *args: str) -> Any:
@@ -49,7 +20,6 @@ async def as_json(fake_url: str, tmp_path: Path, *args: str) -> Any:
 
 
 async def test_server_create_list_stop_delete(fake_url: str, tmp_path: Path) -> None:
-    (tmp_path / "clouds.yaml").write_text("clouds: {}\n")
     created = await as_json(
         fake_url,
         tmp_path,
@@ -81,7 +51,6 @@ async def test_server_create_list_stop_delete(fake_url: str, tmp_path: Path) -> 
 
 
 async def test_server_on_a_network(fake_url: str, tmp_path: Path) -> None:
-    (tmp_path / "clouds.yaml").write_text("clouds: {}\n")
     await openstack(fake_url, tmp_path, "network", "create", "net1")
     await openstack(
         fake_url,
