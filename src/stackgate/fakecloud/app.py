@@ -78,10 +78,18 @@ def create_fakecloud_app(cloud: FakeCloud, *, manage_sim: bool = True) -> FastAP
         from stackgate.fakecloud.auth import require_admin
 
         require_admin(request)
-        if body.get("api_errors"):
-            cloud.sim.inject_api_errors(int(body["api_errors"]))
-        if body.get("fail_call"):
-            cloud.sim.fail_call(str(body["fail_call"]), int(body.get("count", 1)))
+        try:
+            api_errors = int(body.get("api_errors") or 0)
+            failing = str(body["fail_call"]) if body.get("fail_call") else None
+            count = int(body.get("count", 1))
+        except (TypeError, ValueError) as exc:
+            raise CloudError("keystone", 400, f"Invalid fault request: {exc}") from exc
+        if api_errors < 0 or count < 1:
+            raise CloudError("keystone", 400, "api_errors must be >= 0 and count >= 1")
+        if api_errors:
+            cloud.sim.inject_api_errors(api_errors)
+        if failing:
+            cloud.sim.fail_call(failing, count)
         if body.get("clear"):
             cloud.sim.faults.clear()
         return Response(status_code=204)

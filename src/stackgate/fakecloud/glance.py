@@ -151,12 +151,33 @@ async def get_image(image_id: str, cloud: CloudDep, caller: CallerDep) -> dict[s
     return image_body(await _visible(cloud, caller, image_id))
 
 
+def _check_fields(data: dict[str, Any]) -> None:
+    """Glance's schema checks on create (glance/api/v2/images.py): 400 for a wrong type."""
+    for key in ("name", "disk_format", "container_format"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise CloudError("glance", 400, f"Provided object does not match schema: {key}")
+    for key in ("min_disk", "min_ram"):
+        value = data.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise CloudError("glance", 400, f"Provided object does not match schema: {key}")
+    if "id" in data:
+        try:
+            uuid.UUID(str(data["id"]))
+        except ValueError:
+            raise CloudError("glance", 400, "Provided object does not match schema: id") from None
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise CloudError("glance", 400, "Provided object does not match schema: tags")
+
+
 @router.post("/v2/images", status_code=201)
 async def create_image(request: Request, cloud: CloudDep, caller: WriterDep) -> JSONResponse:
     """An image record in `queued`, its data to come (PUT .../file)."""
     data = await request.json()
     if not isinstance(data, dict):
         raise CloudError("glance", 400, "Body expected in request.")
+    _check_fields(data)
     image_id = str(data.get("id") or uuid.uuid4())
     visibility = str(data.get("visibility", "shared"))
     if visibility not in ("public", "private", "shared", "community"):

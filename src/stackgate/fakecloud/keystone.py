@@ -117,17 +117,24 @@ def _token_body(request: Request, caller: auth.Caller, *, with_catalog: bool) ->
     return {"token": token}
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object of the request, or empty where the client sent anything else (Keystone
+    then refuses the credentials or the scope instead of failing)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _user_from_identity(cloud: FakeCloud, identity: dict[str, Any]) -> tuple[str, str, str]:
     """(user id, user name, method) of a password or token identity, else 401."""
-    methods = identity.get("methods") or []
+    methods = identity.get("methods")
+    methods = methods if isinstance(methods, list) else []
     if "password" in methods:
-        user = (identity.get("password") or {}).get("user") or {}
+        user = _obj(_obj(identity.get("password")).get("user"))
         found = (
-            cloud.users.get(user["id"])
+            cloud.users.get(str(user["id"]))
             if user.get("id")
             else cloud.user_by_name(str(user.get("name", "")))
         )
-        domain = user.get("domain") or {}
+        domain = _obj(user.get("domain"))
         domain_ok = (
             user.get("id") or domain.get("id") == DOMAIN_ID or (domain.get("name") == DOMAIN_NAME)
         )
@@ -135,7 +142,7 @@ def _user_from_identity(cloud: FakeCloud, identity: dict[str, Any]) -> tuple[str
             raise unauthorized()
         return found.id, found.name, "password"
     if "token" in methods:
-        caller = auth.verify(cloud, ((identity.get("token") or {}).get("id")))
+        caller = auth.verify(cloud, str(_obj(identity.get("token")).get("id") or ""))
         if caller is None:
             raise unauthorized()
         return caller.user_id, caller.user_name, "token"
@@ -143,14 +150,16 @@ def _user_from_identity(cloud: FakeCloud, identity: dict[str, Any]) -> tuple[str
 
 
 async def _scope(cloud: FakeCloud, scope: dict[str, Any]) -> tuple[str, str] | None:
-    project = scope.get("project")
-    if not project:
+    if not isinstance(scope, dict):
+        raise CloudError("keystone", 400, "Invalid input for field 'scope'.")
+    if not scope.get("project"):
         return None
+    project = _obj(scope["project"])
     projects = await all_projects(cloud)
     if project.get("id"):
         found = next((p for p in projects if p["id"] == project["id"]), None)
     else:
-        domain = project.get("domain") or {}
+        domain = _obj(project.get("domain"))
         if domain and domain.get("id") != DOMAIN_ID and domain.get("name") != DOMAIN_NAME:
             raise unauthorized()
         found = next((p for p in projects if p["name"] == project.get("name")), None)
