@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from stackgate.fakecloud import cinder, glance, keystone, neutron, nova
+from stackgate.fakecloud.auth import require_admin
 from stackgate.fakecloud.cloud import FakeCloud
 from stackgate.fakecloud.errors import (
     CloudError,
@@ -75,8 +76,6 @@ def create_fakecloud_app(cloud: FakeCloud, *, manage_sim: bool = True) -> FastAP
     async def faults(request: Request, body: dict[str, Any] = Body(...)) -> Response:
         """Test hook (admin token): {"api_errors": N} answers the next N calls 503;
         {"fail_call": "create_server", "count": N} fails that proxy method's next N calls."""
-        from stackgate.fakecloud.auth import require_admin
-
         require_admin(request)
         try:
             api_errors = int(body.get("api_errors") or 0)
