@@ -8,6 +8,7 @@ A configured server that cannot be reached fails the run: it never silently skip
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -16,8 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import State
 
 from stackgate.app import create_app
 from stackgate.audit.models import AuditEvent
@@ -65,8 +68,10 @@ from stackgate.providers.simulator import SimulatorProvider
 ADMIN_PASSWORD = "admin-password-1"
 DEMO_PASSWORD = "demo-password-1"
 BACKEND = os.environ.get("STACKGATE_TEST_DATABASE", "sqlite")
-# `openstack`: StackGate drives the cloud through its OpenStack provider (openstacksdk over
-# HTTP) against `stackgate fakecloud` serving the same simulator the tests inspect.
+# `openstack`: in the API suite StackGate drives the cloud through its OpenStack provider
+# (openstacksdk over HTTP) against `stackgate fakecloud` serving the same simulator the tests
+# inspect. The tests of other folders, and those booting an image only StackGate's catalog has
+# (`catalog_only_image`), keep driving the simulator directly.
 PROVIDER = os.environ.get("STACKGATE_TEST_PROVIDER", "simulator")
 PG_ADMIN = os.environ.get("STACKGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 MY_ADMIN = os.environ.get("STACKGATE_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306")
@@ -76,6 +81,19 @@ SEEDED_FLAVORS = [
 SEEDED_IMAGES = [
     stable_id(f"image/{n}") for n in ("cirros-0.6", "ubuntu-22.04", "debian-12", "fedora-40")
 ]
+
+
+TIER_FOLDERS = ("unit", "api", "integration", "e2e", "openstack")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's tier, before `-m` selects what a tier runs."""
+    root = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(root).parts[0]
+        if folder in TIER_FOLDERS:
+            item.add_marker(folder)
 
 
 async def _admin_execute(admin_url: str, database: str, statement: str) -> None:
@@ -203,47 +221,92 @@ class FakeCloudProvider(OpenStackProvider):
         return getattr(self._sim, name)
 
 
+FAKE_CLOUD_PASSWORD = "fake-cloud-password"
+
+
+class SharedFakeCloud:
+    """`stackgate fakecloud` on a real port, started once per run (its server, not its state):
+    each test puts its own simulator behind it, so every test still meets a cloud of its own."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.AsyncExitStack()
+        self._fake: FakeCloud | None = None
+        self._url = ""
+
+    async def serve(self, sim: SimulatorProvider) -> str:
+        """The fake's root URL, with `sim` behind it from now on."""
+        if self._fake is None:
+            # The cloud leaves quotas to StackGate (the suite tests StackGate's own), and has
+            # only what StackGate makes in it, as the simulator has.
+            self._fake = FakeCloud(
+                sim=sim,
+                admin_password=FAKE_CLOUD_PASSWORD,
+                devstack_networks=False,
+                enforce_quotas=False,
+            )
+            self._url = await self._stack.enter_async_context(running_fakecloud(self._fake))
+        self._fake.sim = sim
+        self._fake.revoked.clear()
+        return self._url
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+@pytest.fixture(scope="session")
+async def fakecloud() -> AsyncIterator[SharedFakeCloud]:
+    shared = SharedFakeCloud()
+    yield shared
+    await shared.close()
+
+
+def through_openstack(test: pytest.Item) -> bool:
+    """Whether `test` drives the cloud through the OpenStack provider (STACKGATE_TEST_PROVIDER)."""
+    if PROVIDER not in ("simulator", "openstack"):
+        pytest.fail(f"unknown STACKGATE_TEST_PROVIDER={PROVIDER!r}", pytrace=False)
+    marked = test.get_closest_marker
+    return PROVIDER == "openstack" and bool(marked("api")) and not marked("catalog_only_image")
+
+
 @contextlib.asynccontextmanager
-async def cloud_provider(sim: SimulatorProvider) -> AsyncIterator[Provider]:
-    """What StackGate drives in this run: the simulator itself, or the OpenStack provider
+async def cloud_provider(
+    test: pytest.Item, sim: SimulatorProvider, fakecloud: SharedFakeCloud
+) -> AsyncIterator[Provider]:
+    """What StackGate drives in `test`: the simulator itself, or the OpenStack provider
     talking to the simulator through `stackgate fakecloud` on a real port."""
-    if PROVIDER == "simulator":
+    if not through_openstack(test):
         yield sim
         return
-    if PROVIDER != "openstack":
-        pytest.fail(f"unknown STACKGATE_TEST_PROVIDER={PROVIDER!r}", pytrace=False)
-    password = "fake-cloud-password"
-    # The cloud leaves quotas to StackGate (the suite tests StackGate's own), and has only
-    # what StackGate makes in it, as the simulator has.
-    fake = FakeCloud(
-        sim=sim, admin_password=password, devstack_networks=False, enforce_quotas=False
+    url = await fakecloud.serve(sim)
+    session = CloudSession(
+        connect_kwargs={
+            "auth_url": f"{url}/v3",
+            "username": "admin",
+            "password": FAKE_CLOUD_PASSWORD,
+            "project_name": "admin",
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+            "region_name": "RegionOne",
+        },
+        threads=8,
     )
-    async with running_fakecloud(fake) as url:
-        session = CloudSession(
-            connect_kwargs={
-                "auth_url": f"{url}/v3",
-                "username": "admin",
-                "password": password,
-                "project_name": "admin",
-                "user_domain_name": "Default",
-                "project_domain_name": "Default",
-                "region_name": "RegionOne",
-            },
-            threads=8,
-        )
-        openstack_provider = FakeCloudProvider(session, sim)
-        try:
-            yield openstack_provider
-        finally:
-            await openstack_provider.close()
+    openstack_provider = FakeCloudProvider(session, sim)
+    try:
+        yield openstack_provider
+    finally:
+        await openstack_provider.close()
 
 
 @pytest.fixture
 async def container(
-    settings: Settings, engine: AsyncEngine, provider: SimulatorProvider
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    engine: AsyncEngine,
+    provider: SimulatorProvider,
+    fakecloud: SharedFakeCloud,
 ) -> AsyncIterator[Container]:
     """The composition root on the test database; no background worker (tests drain it)."""
-    async with cloud_provider(provider) as cloud:
+    async with cloud_provider(request.node, provider, fakecloud) as cloud:
         await clean_database(engine)
         built = bootstrap(settings, engine=engine, provider=cloud)
         await built.prepare_identity()
@@ -272,9 +335,28 @@ async def login(
     return issued.token
 
 
+_APP: list[FastAPI] = []
+
+
+def app_for(container: Container) -> FastAPI:
+    """The API app serving `container`.
+
+    FastAPI resolves every route of a router (dependencies, body and response fields) on an
+    app's first request, which cost more than most tests themselves. The routes are the same for
+    every container, so the app is built once per run and each container gets a shallow copy of
+    it: the same resolved routes, its own state and middleware stack."""
+    if not _APP:
+        _APP.append(create_app(container.settings, container=container))
+    app = copy.copy(_APP[0])
+    app.state = State()
+    app.state.container = container
+    app.middleware_stack = None
+    return app
+
+
 def api_client(container: Container, token: str | None) -> httpx.AsyncClient:
     """An HTTP client on the in-process app, logged in when given a token."""
-    app = create_app(container.settings, container=container)
+    app = app_for(container)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)

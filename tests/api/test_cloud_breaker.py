@@ -11,7 +11,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from tests.builders import assert_problem, create_server
-from tests.conftest import DEMO_PASSWORD, api_client, cloud_provider, login, make_settings
+from tests.conftest import (
+    DEMO_PASSWORD,
+    SharedFakeCloud,
+    api_client,
+    cloud_provider,
+    login,
+    make_settings,
+)
 
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.config import Settings
@@ -39,11 +46,14 @@ async def _trip(container: Container, provider: SimulatorProvider) -> None:
 
 @pytest.fixture
 async def second_api(
-    container: Container, provider: SimulatorProvider
+    request: pytest.FixtureRequest,
+    container: Container,
+    provider: SimulatorProvider,
+    fakecloud: SharedFakeCloud,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Another API process: its own composition root (and breaker) on the same database,
     driving the same kind of cloud."""
-    async with cloud_provider(provider) as cloud:
+    async with cloud_provider(request.node, provider, fakecloud) as cloud:
         other = bootstrap(container.settings, engine=container.engine, provider=cloud)
         await other.prepare_identity()
         token = await login(other, "demo", DEMO_PASSWORD, "demo")

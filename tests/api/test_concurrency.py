@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from tests.builders import assert_problem, server_in, settle
 
 from stackgate.bootstrap import Container
+
+pytestmark = pytest.mark.dialects
 
 CONFLICT_CODES = {"concurrent_update", "invalid_state_transition"}
 

@@ -11,6 +11,8 @@ from tests.builders import assert_problem, server_count
 
 from stackgate.bootstrap import Container
 
+pytestmark = pytest.mark.dialects
+
 BODY = {"name": "web-01", "flavor": "m1.small", "image": "cirros-0.6"}
 
 

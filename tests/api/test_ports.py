@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 
 import httpx
+import pytest
 from tests.api.network_builders import (
     create_network,
     create_port,
@@ -108,6 +109,7 @@ class TestCreate:
         assert response.json()["code"] == "quota_exceeded"
 
 
+@pytest.mark.dialects
 class TestConcurrency:
     async def test_parallel_creates_get_distinct_addresses_until_exhausted(
         self, client: httpx.AsyncClient

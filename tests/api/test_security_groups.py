@@ -104,6 +104,7 @@ class TestDefaultGroup:
         assert [g["id"] for g in await groups(client)] == [group["id"]]  # made once
         assert (await client.get(f"{SG}/{group['id']}")).json() == group
 
+    @pytest.mark.dialects
     async def test_concurrent_first_uses_make_one(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
@@ -302,6 +303,7 @@ class TestRules:
         assert_problem(await add_rule(client, group["id"], direction="egress"), 409, "rule_exists")
         assert len(await rules(client, group["id"])) == 3
 
+    @pytest.mark.dialects
     async def test_concurrent_identical_creates_one_wins(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:

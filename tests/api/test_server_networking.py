@@ -9,6 +9,7 @@ import ipaddress
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from tests.builders import create_server, settle
 
@@ -206,6 +207,7 @@ class TestSecurityGroupActions:
         assert response.status_code == 404
 
 
+@pytest.mark.dialects
 class TestAddressesUnderConcurrency:
     async def test_parallel_creates_get_distinct_addresses_until_the_pool_runs_out(
         self, client: httpx.AsyncClient, container: Container

@@ -13,6 +13,8 @@ from tests.builders import act, assert_problem, create_server, server_in, settle
 
 from stackgate.bootstrap import Container
 
+pytestmark = pytest.mark.dialects
+
 
 async def listed(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
     response = await client.get("/api/v1/vms", params=params)

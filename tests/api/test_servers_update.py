@@ -12,6 +12,8 @@ from tests.builders import act, assert_problem, create_server, server_in
 
 from stackgate.bootstrap import Container
 
+pytestmark = pytest.mark.dialects
+
 
 def when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))

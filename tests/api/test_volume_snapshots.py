@@ -147,6 +147,7 @@ class TestSnapshots:
         )
         assert (big["code"], big["resource"]) == ("quota_exceeded", "gigabytes")
 
+    @pytest.mark.dialects
     async def test_parallel_snapshots_stop_exactly_at_the_limit(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:

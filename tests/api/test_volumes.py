@@ -337,6 +337,7 @@ class TestQuotas:
         assert usage["quotas"]["volumes"]["in_use"] == 2
         assert usage["quotas"]["gigabytes"]["in_use"] == 5
 
+    @pytest.mark.dialects
     async def test_parallel_creates_stop_exactly_at_the_limit(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:

@@ -28,7 +28,7 @@ from tests.integration.billing.test_consumer import declare
 from tests.messaging_fixtures import Publisher, broker_url, broker_vhost, purge_queues, queue_depth
 
 __all__ = ["broker_url", "broker_vhost"]
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import Launcher, free_port
 from tests.messaging_fixtures import Vhost, rabbitmqctl
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
 SERVER = {"name": "gw-e2e", "flavor": "m1.small", "image": "cirros-0.6"}
 SAME = ("content-type", "location", "x-request-id", "idempotent-replayed", "www-authenticate")
 ORDER = {"user_id": "3", "number_of_items": "5", "total_amount": "180"}

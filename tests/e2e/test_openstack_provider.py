@@ -17,7 +17,7 @@ from stackgate.core.tags import tag_for
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.conftest import Launcher, Process, api, eventually, free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.openstack]
 SERVER = {"name": "web-01", "flavor": "m1.small", "image": "cirros-0.6"}
 
 

@@ -22,7 +22,7 @@ from tests.e2e.conftest import Launcher, eventually, free_port
 from tests.integration.billing.conftest import PG_ADMIN, order_count, order_totals, pg_admin
 from tests.messaging_fixtures import Vhost, broker_app_stopped, queue_depth, temporary_vhost
 
-pytestmark = [pytest.mark.e2e, pytest.mark.broker_restart]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker_restart, pytest.mark.services]
 N = 200
 
 

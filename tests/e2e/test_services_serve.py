@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.e2e.conftest import Launcher, eventually
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
 SERVER = {"name": "billed-01", "flavor": "m1.small", "image": "cirros-0.6"}
 ORDER = {"user_id": "3", "number_of_items": "5", "total_amount": "180"}
 

@@ -28,7 +28,7 @@ from tests.e2e.test_services_serve import run_a_server, server_usage, token
 from tests.integration.billing.conftest import PG_ADMIN, order_count, order_totals, pg_admin
 from tests.messaging_fixtures import Vhost, queue_depth, temporary_vhost
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ORDER = {"user_id": "3", "number_of_items": "5", "total_amount": "180"}
 

@@ -7,11 +7,14 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from tests.api.identity.personas import Cast, Tenant
 from tests.builders import assert_problem
 
 from stackgate.bootstrap import Container
 from stackgate.identity.quotas import DEFAULT_QUOTAS as DEFAULTS
+
+pytestmark = pytest.mark.dialects
 
 VM = {"flavor": "m1.tiny", "image": "cirros-0.6"}
 

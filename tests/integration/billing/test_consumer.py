@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Awaitable
 from decimal import Decimal
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stackgate.billing import topology
@@ -21,6 +22,8 @@ from tests.integration.billing.conftest import (
     wait_for,
 )
 from tests.messaging_fixtures import Publisher, connect, get_all, queue_depth
+
+pytestmark = pytest.mark.services
 
 
 async def declare(url: str) -> None:

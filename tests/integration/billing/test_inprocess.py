@@ -19,6 +19,8 @@ from stackgate.bootstrap import Container
 from stackgate.events import subscribers
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD, login
 
+pytestmark = pytest.mark.services
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,8 @@ from stackgate.messaging.topology import USAGE_DEAD_LETTER_QUEUE
 from tests.integration.billing.conftest import running_consumers, wait_for
 from tests.integration.billing.test_consumer import declare
 from tests.messaging_fixtures import Publisher, get_all
+
+pytestmark = pytest.mark.services
 
 ADMIN = RequestContext(project_id="admin-project", roles=frozenset({"admin"}))
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)

@@ -26,6 +26,8 @@ from tests.messaging_fixtures import purge_queues, queue_depth
 from .broker_helpers import bring_back, take_away
 from .outbox_helpers import outbox, unpublished
 
+pytestmark = pytest.mark.services
+
 FAST = RelayConfig(poll_interval=0.05, max_backoff=0.5, publish_timeout=3)
 
 

@@ -20,7 +20,7 @@ from .test_relay_broker import make_volumes, relay, running, take_all, tap
 
 __all__ = ["relay", "tap"]
 
-pytestmark = pytest.mark.broker_restart
+pytestmark = [pytest.mark.broker_restart, pytest.mark.services]
 
 
 def ctl(*args: str) -> None:

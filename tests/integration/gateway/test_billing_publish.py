@@ -16,6 +16,8 @@ from stackgate.messaging.topology import BILLING_DEAD_LETTER_QUEUE, BILLING_QUEU
 from tests.integration.gateway.conftest import GatewayFactory
 from tests.messaging_fixtures import Vhost
 
+pytestmark = pytest.mark.services
+
 ORDER = {"user_id": "3", "number_of_items": "5", "total_amount": "180"}
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.integration.gateway.conftest import GatewayFactory, bearer
 
+pytestmark = pytest.mark.services
+
 ORDER = {"user_id": "3", "number_of_items": "5", "total_amount": "180"}
 
 

@@ -17,6 +17,8 @@ from tests.builders import create_server
 from tests.conftest import DEMO_PASSWORD, login
 from tests.integration.gateway.conftest import GatewayFactory
 
+pytestmark = pytest.mark.services
+
 SERVER = {"name": "gw-01", "flavor": "m1.small", "image": "cirros-0.6"}
 SAME = ("content-type", "location", "x-request-id", "idempotent-replayed", "retry-after",
         "www-authenticate", "allow", "preference-applied")  # fmt: skip

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from stackgate.app import create_app
 from stackgate.bootstrap import Container
@@ -23,6 +24,8 @@ from stackgate.gateway.app import create_gateway
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD, login
 from tests.integration.helpers import eventually
 from tests.messaging_fixtures import temporary_vhost
+
+pytestmark = pytest.mark.services
 
 ORDER = {"user_id": "3", "number_of_items": "5", "total_amount": "180"}
 

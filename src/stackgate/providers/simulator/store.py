@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import Table, event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -181,8 +181,7 @@ class Store:
                 async with engine.connect() as conn:
                     writer = await conn.execution_options(**{_WRITE: True})
                     async with writer.begin():
-                        await writer.run_sync(SimBase.metadata.create_all)
-                        await writer.run_sync(_add_missing_columns)
+                        await writer.run_sync(_create_or_upgrade_tables)
                 return
             except DBAPIError:
                 # Another process created the same tables between our check and CREATE.
@@ -225,11 +224,23 @@ def _tune_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _add_missing_columns(conn: Connection) -> None:
+def _create_or_upgrade_tables(conn: Connection) -> None:
+    """Make the missing tables, and bring the ones an older version made up to date.
+
+    The tables present are read once: asking per table (create_all's checkfirst) and reading
+    the columns of tables just made would cost hundreds of round trips on every start."""
+    present = set(inspect(conn).get_table_names())
+    tables = SimBase.metadata.sorted_tables
+    missing = [table for table in tables if table.name not in present]
+    SimBase.metadata.create_all(conn, tables=missing, checkfirst=False)
+    _add_missing_columns(conn, [table for table in tables if table.name in present])
+
+
+def _add_missing_columns(conn: Connection, tables: list[Table]) -> None:
     """A store made by an older version lacks the nullable columns added since (create_all
     makes missing tables only); the simulator has no migrations, so add them here."""
     inspector = inspect(conn)
-    for table in SimBase.metadata.sorted_tables:
+    for table in tables:
         present = {c["name"] for c in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name in present or not column.nullable:
