@@ -116,7 +116,7 @@ def counts_of(report: Path) -> dict[str, int]:
 def run(tier: Tier, workdir: Path) -> Outcome:
     report = workdir / f"{tier.name}.xml"
     command = [sys.executable, "-m", "pytest", *tier.paths, "-m", tier.marks, "-q"]
-    command += [f"--junitxml={report}", "--durations=5", "-p", "no:cacheprovider"]
+    command += [f"--junitxml={report}", "--durations=10", "-p", "no:cacheprovider"]
     # SQLite files and logs of the run in memory: a test's fsync is not what it tests.
     command += [f"--basetemp={workdir / tier.name}"]
     if tier.parallel:

@@ -34,6 +34,7 @@ from stackgate.core.context import DEFAULT_PROJECT_ID
 from stackgate.core.db import create_engine
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.ids import stable_id
+from stackgate.core.logging import configure_logging
 from stackgate.core.operations import Operation
 from stackgate.core.outbox import OutboxEvent
 from stackgate.fakecloud.cloud import FakeCloud
@@ -84,6 +85,13 @@ SEEDED_IMAGES = [
 
 
 TIER_FOLDERS = ("unit", "api", "integration", "e2e", "openstack")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Log as every StackGate process does (make_settings: JSON, WARNING). Left unconfigured,
+    structlog renders each logged exception as a rich traceback with every frame's locals,
+    which took seconds per failure the tests inject."""
+    configure_logging("WARNING", json=True)
 
 
 @pytest.hookimpl(tryfirst=True)
