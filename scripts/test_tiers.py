@@ -158,6 +158,15 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown tier(s): {', '.join(sorted(unknown))}; see --list", file=sys.stderr)
         return 2
+    folders = {
+        path.relative_to(ROOT / "tests").parts[0] for path in ROOT.glob("tests/*/**/test_*.py")
+    }
+    unrun = folders - {Path(path).name for tier in TIERS for path in tier.paths}
+    if unrun:
+        print(
+            f"no tier runs tests/{', tests/'.join(sorted(unrun))}: add it to TIERS", file=sys.stderr
+        )
+        return 2
     chosen = [tier for tier in TIERS if not names or tier.name in names]
     shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory(
