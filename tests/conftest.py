@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -343,7 +344,10 @@ async def login(
     return issued.token
 
 
-_APP: list[FastAPI] = []
+@functools.cache
+def _routed_app() -> FastAPI:
+    """The API app with its routes resolved, built once per run (see app_for)."""
+    return create_app(make_settings("sqlite+aiosqlite://"))
 
 
 def app_for(container: Container) -> FastAPI:
@@ -352,10 +356,9 @@ def app_for(container: Container) -> FastAPI:
     FastAPI resolves every route of a router (dependencies, body and response fields) on an
     app's first request, which cost more than most tests themselves. The routes are the same for
     every container, so the app is built once per run and each container gets a shallow copy of
-    it: the same resolved routes, its own state and middleware stack."""
-    if not _APP:
-        _APP.append(create_app(container.settings, container=container))
-    app = copy.copy(_APP[0])
+    it: the same resolved routes, its own state and middleware stack. (The copies never run the
+    app's lifespan: the container is the test's, started and closed by its fixtures.)"""
+    app = copy.copy(_routed_app())
     app.state = State()
     app.state.container = container
     app.middleware_stack = None

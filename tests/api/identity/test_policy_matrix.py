@@ -8,6 +8,7 @@ A new route without `x-policy`, or without a sample request below, fails these t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,8 +38,10 @@ from stackgate.identity.security import TokenCodec
 PUBLIC = "public"
 
 
-def api_routes() -> list[tuple[str, str, str | None]]:
-    """(method, path template, declared policy) of every /api/v1 route of the app.
+@functools.cache
+def api_routes() -> tuple[tuple[str, str, str | None], ...]:
+    """(method, path template, declared policy) of every /api/v1 route of the app (read once:
+    the matrix's tests per collection all ask for it).
 
     app.routes holds the included routers; FastAPI's iter_route_contexts flattens them into
     the APIRoutes requests are matched against (a plain list on FastAPI versions without it).
@@ -55,7 +58,7 @@ def api_routes() -> list[tuple[str, str, str | None]]:
         for method in sorted(context.methods):
             found.append((method, context.path, policy))
     assert len(found) >= 40, f"the route table looks truncated: {found}"
-    return found
+    return tuple(found)
 
 
 @dataclass
