@@ -7,6 +7,7 @@ worker claims rows with a lease, so a crash anywhere leaves a row to resume from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stackgate.core.clock import utcnow
+from stackgate.core.clock import Clock, utcnow
 from stackgate.core.db import Base, IdMixin
 
 
@@ -84,21 +85,70 @@ class Operation(IdMixin, Base):
             deadline_at=now + timeout,
         )
 
-    def finish(self, result: OpResult, message: str | None = None) -> None:
-        self.state = OpState.DONE
-        self.result = result
-        self.message = message
-        self.finished_at = utcnow()
+    def release(self) -> None:
+        """Let go of the lease: the next claim (by any worker) takes the next step."""
         self.lease_owner = None
         self.lease_until = None
 
-    def cancel(self, message: str) -> None:
+    def reschedule(self, at: datetime, message: str | None = None) -> None:
+        """Another step is needed at `at`."""
+        self.next_attempt_at = at
+        self.release()
+        if message:
+            self.message = message
+
+    def finish(
+        self, result: OpResult, message: str | None = None, *, now: datetime | None = None
+    ) -> None:
+        self.state = OpState.DONE
+        self.result = result
+        self.message = message
+        self.finished_at = now or utcnow()
+        self.lease_owner = None
+        self.lease_until = None
+
+    def cancel(self, message: str, *, now: datetime | None = None) -> None:
         """Ended by a request (a delete, a hard reboot). A worker may be inside a step of it
         right now, so its lease stays until that step ends: a delete waits for it."""
         self.state = OpState.DONE
         self.result = OpResult.CANCELLED
         self.message = message
-        self.finished_at = utcnow()
+        self.finished_at = now or utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFactory:
+    """Queues operations with the configured deadline and the injected clock: the one place a
+    use case gets an operation from, so no feature carries its own timeout default."""
+
+    clock: Clock
+    timeout: timedelta
+
+    def due_now(
+        self,
+        *,
+        project_id: str,
+        resource_type: str,
+        resource_id: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        request_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Operation:
+        """A new operation, ready at once; `now` when the caller has already read the clock
+        for the same transaction (so the row and its operation carry one instant)."""
+        return Operation.due_now(
+            project_id=project_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            action=action,
+            now=now or self.clock.now(),
+            timeout=self.timeout,
+            params=params,
+            user_id=user_id,
+            request_id=request_id,
+        )
 
 
 class OperationRepository:
