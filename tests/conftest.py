@@ -30,7 +30,7 @@ from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
 from stackgate.config import Settings
-from stackgate.core.cloud_health import ProviderHealth
+from stackgate.providers.health import ProviderHealth
 from stackgate.core.context import DEFAULT_PROJECT_ID
 from stackgate.core.db import create_engine
 from stackgate.core.idempotency import IdempotencyRecord

@@ -28,7 +28,7 @@ from stackgate.compute.handlers import ServerOperationHandler
 from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
-from stackgate.core.cloud_health import CloudGuard
+from stackgate.providers.health import CloudGuard
 from stackgate.core.db import create_engine, create_sessionmaker
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay

@@ -4,7 +4,7 @@ from stackgate.audit.models import AuditEvent
 from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
-from stackgate.core.cloud_health import ProviderHealth
+from stackgate.providers.health import ProviderHealth
 from stackgate.core.db import Base
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.operations import Operation
