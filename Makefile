@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench migrations scripts
 	$(VENV)/bin/ruff format --check -q src tests bench migrations scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 	$(VENV)/bin/lint-imports
 
 ## The whole suite: lint, then every test tier (scripts/test_tiers.py --list names them), ending

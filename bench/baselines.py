@@ -1,7 +1,7 @@
 """The bare baselines StackGate is measured against, rebuilt in the same run (performance.md).
 
 Each is served by its own uvicorn process (uvloop + httptools, like `stackgate serve`), started
-by bench/run.py as `uvicorn baselines:<app> --app-dir bench`:
+by bench/run.py (bench/measure.py) as `uvicorn baselines:<app> --app-dir bench`:
 
 - `starlette_app`  A: bare Starlette returning a small JSON            GET  /a
 - `fastapi_app`    B: FastAPI route returning a Pydantic v2 model       GET  /b

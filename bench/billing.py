@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
@@ -35,10 +34,11 @@ from urllib.parse import quote
 import aio_pika
 import asyncpg
 
-BENCH = Path(__file__).resolve().parent
-RESULTS = BENCH / "results"
-STACKGATE = Path(sys.executable).with_name("stackgate")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+if not __package__:  # run as a file (python bench/billing.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import RESULTS
+from bench.processes import proc_cpu_seconds, stackgate_bin, stop_process
 
 # The topology as stackgate.messaging.topology declares it (kept literal: the bench shares no code).
 QUORUM = {
@@ -83,15 +83,6 @@ async def declare_and_publish(url: str, n: int) -> None:
             await asyncio.gather(*(one(i) for i in range(start, min(n, start + 1000))))
 
 
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU of a process and its reaped children."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(v) for v in fields[11:15]) / CLK_TCK
-
-
 async def count(pg: asyncpg.Connection) -> int:
     return int(await pg.fetchval("SELECT count(*) FROM orders"))
 
@@ -108,7 +99,7 @@ async def wait_for_rows(
             done = 0
         now = time.monotonic()
         if pid is not None:
-            cpu = cpu_seconds(pid) or cpu
+            cpu = proc_cpu_seconds(pid, children=True) or cpu
         if done and first_at is None:
             first_at, first_rows = now, done
         if done >= n:
@@ -139,12 +130,13 @@ async def stackgate_figure(
         STACKGATE_BILLING_PREFETCH=str(args.prefetch),
     )
     processes = []
+    command = [str(stackgate_bin()), "billing"]
     started = time.monotonic()
     for i in range(args.processes):
         env["STACKGATE_PORT"] = str(18090 + i)
         processes.append(
             subprocess.Popen(  # noqa: ASYNC220 - started once, not on a hot path
-                [str(STACKGATE), "billing"],
+                command,
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -156,8 +148,7 @@ async def stackgate_figure(
         return await wait_for_rows(pg, n, started, args.timeout, pid)
     finally:
         for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
+            stop_process(process, grace=30)
 
 
 async def baseline_figure(

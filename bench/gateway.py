@@ -11,40 +11,41 @@ Figures (GET /api/v1/flavors as the demo user, a bearer token on every request):
   gateway_redis  the same with the rate limit on and counted in Redis (127.0.0.1:6379)
   serve          `stackgate serve`: the gateway with the API mounted in the same process
 The ratios against `api` are the figures; CPU us/req adds up every server process of a figure.
-Reuses bench/run.py's processes, load generation (wrk or bench/loadgen.py) and databases.
+Reuses the bench package's processes, load generation (wrk or bench/loadgen.py) and databases.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import run  # bench/run.py, beside this file
-from run import (
-    RESULTS,
-    Database,
+if not __package__:  # run as a file (python bench/gateway.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import RESULTS
+from bench.client import http_get
+from bench.data import Database, drop_database, migrate, postgres_database, sqlite_database
+from bench.figures import Spec
+from bench.identity import auth_headers, prepare_identity
+from bench.load import drive, error_count, pick_loadgen
+from bench.processes import (
     Server,
-    Spec,
-    auth_headers,
-    drive,
-    environment,
-    free_port,
-    http_get,
-    postgres_database,
-    prepare_identity,
-    sqlite_database,
+    default_cpus,
     stackgate_bin,
     stackgate_env,
+    start_healthy,
     stop_all,
-    wait_healthy,
 )
+from bench.report import environment
 
 PATH = "/api/v1/flavors"
 FIGURES = {
@@ -58,15 +59,16 @@ FIGURES = {
 def start(
     name: str, command: list[str], env: dict[str, str], workdir: Path, args: argparse.Namespace
 ) -> tuple[Server, int]:
-    port = free_port()
-    env = {**env, "STACKGATE_PORT": str(port)}
-    server = Server(name, command, env, workdir, args.server_cpu, workdir / f"{name}.log")
-    server.start()
-    if not wait_healthy(server, port):
-        tail = server.tail()
-        server.stop()
-        raise RuntimeError(f"{name} did not start:\n{tail}")
-    return server, port
+    return start_healthy(
+        lambda port: Server(
+            name,
+            command,
+            {**env, "STACKGATE_PORT": str(port)},
+            workdir,
+            args.server_cpu,
+            workdir / f"{name}.log",
+        )
+    )
 
 
 def processes_for(
@@ -108,9 +110,7 @@ def measure(key: str, db: Database, args: argparse.Namespace, workdir: Path) -> 
         result = drive(spec, port, args, ids_file, args.duration, headers)
         cpu = sum(s.cpu_seconds() for s in servers) - sum(cpu_before)
         result["cpu_us_per_request"] = cpu * 1e6 / result["requests"] if result["requests"] else 0
-        result["errors"] = int(result.get("non2xx", 0)) + sum(
-            int(result.get(f"errors_{k}", 0)) for k in ("connect", "read", "write", "timeout")
-        )
+        result["errors"] = error_count(result)
         return result
     finally:
         for server in reversed(servers):
@@ -139,11 +139,8 @@ def parse_args() -> argparse.Namespace:
     args.only = [k for k in (args.only or ",".join(FIGURES)).split(",") if k]
     if unknown := set(args.only) - set(FIGURES):
         parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
-    if args.loadgen == "auto":
-        args.loadgen = "wrk" if run.shutil.which("wrk") else "python"
-    allowed = sorted(run.os.sched_getaffinity(0))
-    args.server_cpu = str(allowed[0]) if len(allowed) >= 2 else None
-    args.client_cpu = ",".join(str(c) for c in allowed[1:]) if len(allowed) >= 2 else None
+    args.loadgen = pick_loadgen(args.loadgen)
+    args.server_cpu, args.client_cpu = default_cpus()
     return args
 
 
@@ -161,24 +158,14 @@ def main() -> int:
     try:
         if db is None:
             db = postgres_database(args.pg_admin_url)
-        migrate = run.subprocess.run(
-            [str(stackgate_bin()), "migrate"],
-            env=stackgate_env(db, args, workdir),
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if migrate.returncode != 0:
-            raise RuntimeError(f"stackgate migrate failed:\n{migrate.stdout}{migrate.stderr}")
+        migrate(db, args, workdir)
         prepare_identity(db, args, workdir)
         for number in range(args.rounds):
             results: dict[str, Any] = {}
             for key in args.only:
                 try:
                     res = measure(key, db, args, workdir)
-                except (RuntimeError, OSError, run.subprocess.TimeoutExpired) as exc:
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
                     print(f"  !! {FIGURES[key]}: FAILED: {exc}")
                     continue
                 results[key] = res
@@ -193,8 +180,8 @@ def main() -> int:
     finally:
         stop_all()
         if db is not None:
-            run.drop_database(db)
-        run.shutil.rmtree(workdir, ignore_errors=True)
+            drop_database(db)
+        shutil.rmtree(workdir, ignore_errors=True)
     summary = report(rounds)
     out = RESULTS / f"gateway-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,7 @@ async def _read_body(reader: asyncio.StreamReader, head: bytes) -> bytes:
         end = lower.find(b"\r\n", at)
         return await reader.readexactly(int(lower[at + len(marker) : end]))
     if b"transfer-encoding: chunked" in lower:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int((await reader.readuntil(b"\r\n")).strip(), 16)
             if size == 0:
