@@ -11,7 +11,8 @@ import pytest
 from tests.builders import assert_problem
 from tests.conftest import set_quotas
 
-from stackgate.block_storage import service as volume_service
+from stackgate.block_storage import public as volume_service
+from stackgate.block_storage.repository import BlockStorageUoW
 from stackgate.bootstrap import Container
 from stackgate.core.clock import utcnow
 from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
@@ -236,7 +237,7 @@ class TestDelete:
     ) -> None:
         volume = await available_volume(client, container)
         server_id = new_id()
-        async with volume_service.BlockStorageUoW(container.sessionmaker) as uow:
+        async with BlockStorageUoW(container.sessionmaker) as uow:
             ctx = _ctx()
             await volume_service.reserve_volumes(uow, ctx, [volume["id"]], server_id)
             await uow.commit()
