@@ -13,7 +13,8 @@ from starlette.types import Scope
 from stackgate import __version__
 from stackgate.audit.routes import router as audit_router
 from stackgate.billing.routes import router as billing_router
-from stackgate.block_storage.routes import router as block_storage_router
+from stackgate.block_storage.snapshots.routes import router as volume_snapshot_router
+from stackgate.block_storage.volumes.routes import router as volume_router
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
 from stackgate.compute.routes import router as compute_router
@@ -114,7 +115,8 @@ def create_app(
     app.include_router(port_router, dependencies=cloud_work)
     app.include_router(floating_ip_router, dependencies=cloud_work)
     app.include_router(security_group_router, dependencies=cloud_work)
-    app.include_router(block_storage_router, dependencies=cloud_work)
+    app.include_router(volume_router, dependencies=cloud_work)
+    app.include_router(volume_snapshot_router, dependencies=cloud_work)
     if billing:
         app.include_router(billing_router)
     return app

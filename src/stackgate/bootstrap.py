@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stackgate.audit.service import AuditService
-from stackgate.block_storage import service as block_storage_service
-from stackgate.block_storage.handlers import SnapshotOperationHandler, VolumeOperationHandler
-from stackgate.block_storage.service import BlockStorageConfig
-from stackgate.block_storage.snapshots import SnapshotService
-from stackgate.block_storage.volumes import VolumeService
+from stackgate.block_storage import public as block_storage
+from stackgate.block_storage.snapshots.handlers import SnapshotOperationHandler
+from stackgate.block_storage.snapshots.service import SnapshotService
+from stackgate.block_storage.volumes.handlers import VolumeOperationHandler
+from stackgate.block_storage.volumes.service import VolumeService
 from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
 from stackgate.compute import service as compute_service
@@ -30,6 +30,7 @@ from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.providers.health import CloudGuard
 from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.core.operations import OperationFactory
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
 from stackgate.identity import quotas
@@ -151,6 +152,8 @@ def bootstrap(
     )
     sessionmaker = create_sessionmaker(engine)
     clock = clock or SystemClock()
+    # Every operation a use case queues comes from here: the configured deadline, one clock.
+    operations = OperationFactory(clock, timedelta(seconds=settings.operation_timeout))
     breaker = CircuitBreaker(
         failures=settings.provider_breaker_failures,
         reset_seconds=settings.provider_breaker_reset_seconds,
@@ -230,11 +233,9 @@ def bootstrap(
     volumes = VolumeService(
         sessionmaker,
         clock=clock,
+        operations=operations,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
         wakeup=runner.wakeup,
-        config=BlockStorageConfig(
-            operation_timeout=settings.operation_timeout,
-            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
-        ),
     )
     hasher = PasswordHasher(fast=settings.password_hash_fast)
     codec = TokenCodec(None, ttl=timedelta(seconds=settings.token_ttl_seconds), clock=clock)
@@ -262,8 +263,7 @@ def bootstrap(
         catalog=CatalogService(
             sessionmaker,
             usage=compute_service.servers_using,
-            clock=clock,
-            operation_timeout=settings.operation_timeout,
+            operations=operations,
         ),
         hasher=hasher,
         codec=codec,
@@ -274,7 +274,7 @@ def bootstrap(
             clock=clock,
             # Every feature's usage, for GET quotas (each feature enforces with its own).
             usage=quotas.combined(
-                block_storage_service.volume_usage,
+                block_storage.volume_usage,
                 compute_service.project_usage,
                 sg_service.sg_usage,
                 network_service.network_usage,
@@ -294,7 +294,9 @@ def bootstrap(
             wakeup=runner.wakeup,
         ),
         volumes=volumes,
-        volume_snapshots=SnapshotService(volumes),
+        volume_snapshots=SnapshotService(
+            sessionmaker, clock=clock, operations=operations, wakeup=runner.wakeup
+        ),
     )
 
 

@@ -12,7 +12,6 @@ from openstack.connection import Connection
 
 import openstack
 from openstack import exceptions as sdk_exc
-from stackgate.block_storage.states import VOLUME_TYPES
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,
@@ -24,6 +23,7 @@ from stackgate.providers.base import (
 from stackgate.providers.openstack import OpenStackProvider
 from stackgate.providers.simulator import SimulatorProvider
 from stackgate.providers.storage import ProviderAttachment, VolumeSpec
+from stackgate.semantics.cinder import VOLUME_TYPES
 
 from .conftest import connect_kwargs
 

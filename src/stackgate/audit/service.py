@@ -12,7 +12,7 @@ from stackgate.core.context import RequestContext
 from stackgate.core.middleware import AuditEntry
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import policy
+from stackgate.identity.public import policy
 
 
 class AuditService:

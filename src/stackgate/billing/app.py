@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from stackgate import __version__
 from stackgate.billing.auth import RemoteAuthenticator
 from stackgate.billing.consumer import AfterCommit, BillingConsumers, ConsumerConfig
+from stackgate.billing.migrate import upgrade_billing
 from stackgate.billing.prices import load_price_list
 from stackgate.billing.routes import router
-from stackgate.billing.schema import upgrade_billing
 from stackgate.billing.service import BillingService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock

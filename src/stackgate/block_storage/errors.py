@@ -1,10 +1,13 @@
-"""Block-storage errors (pure: no framework imports)."""
+"""Block-storage errors (pure: no framework imports), and the guards that raise them where
+Cinder's rules (semantics.cinder) refuse a request."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from stackgate.core.errors import Category, Conflict, InvalidInput, NotFound, StackGateError
+from stackgate.semantics import cinder
+from stackgate.semantics.cinder import VolumeOp
 
 
 class VolumeNotFound(NotFound):
@@ -138,3 +141,41 @@ class InvalidVolumeRef(InvalidInput):
 
     def __init__(self, field: str, ref: str) -> None:
         super().__init__(f"{field}: no volume {ref!r} in this project", field=field)
+
+
+def check_volume(op: VolumeOp, status: str, *, volume_id: str) -> None:
+    """Raise 409 invalid_volume_state unless `op` may start from `status`."""
+    if not cinder.may(op, status):
+        raise InvalidVolumeState(
+            operation=op.value,
+            volume_id=volume_id,
+            status=status,
+            allowed=[s.value for s in cinder.allowed_statuses(op)],
+        )
+
+
+def check_snapshot_delete(status: str, *, snapshot_id: str) -> None:
+    if status not in cinder.SNAPSHOT_DELETABLE:
+        raise InvalidSnapshotState(
+            operation="delete",
+            snapshot_id=snapshot_id,
+            status=status,
+            allowed=[s.value for s in cinder.SNAPSHOT_DELETABLE],
+        )
+
+
+def resolve_volume_type(name: str | None) -> str:
+    """The volume type a request names (the default when none); unknown -> 422."""
+    if name is None:
+        return cinder.DEFAULT_VOLUME_TYPE
+    if name not in cinder.VOLUME_TYPES:
+        raise UnknownVolumeType(name, cinder.VOLUME_TYPES)
+    return name
+
+
+def next_device(used: Iterable[str | None]) -> str:
+    """The first free device name after vda; all 25 taken -> 409."""
+    device = cinder.free_device(used)
+    if device is None:
+        raise NoFreeDevice(len(cinder.DEVICES))
+    return device

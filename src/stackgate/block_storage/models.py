@@ -27,7 +27,7 @@ class Volume(IdMixin, TimestampMixin, VersionMixin, Base):
     size_gb: Mapped[int] = mapped_column(Integer)
     volume_type: Mapped[str] = mapped_column(String(64))
     # Cinder statuses: creating, available, reserved, attaching, in-use, detaching, extending,
-    # deleting, error (block_storage/states.py).
+    # deleting, error (semantics/cinder.py).
     status: Mapped[str] = mapped_column(String(32))
     image_id: Mapped[str | None] = mapped_column(String(36))
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,4 +1,5 @@
-"""Volume and snapshot storage; every statement starts from the caller's project."""
+"""Volume and snapshot storage; every statement starts from the caller's project. The unit of
+work that carries both repositories is here too, shared by volumes and snapshots."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.core.operations import Operation, OpState
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.repository import like_pattern, paginate
+from stackgate.core.uow import UnitOfWork
 
 VOLUME_SORTS = {
     "created_at": Volume.created_at,
@@ -158,3 +160,12 @@ class SnapshotRepository:
 
     async def remove(self, snapshot: VolumeSnapshot) -> None:
         await self.session.delete(snapshot)
+
+
+class BlockStorageUoW(UnitOfWork):
+    volumes: VolumeRepository
+    snapshots: SnapshotRepository
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.volumes = VolumeRepository(session)
+        self.snapshots = SnapshotRepository(session)

@@ -2,48 +2,53 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stackgate.catalog.service import CatalogUoW
+from stackgate.core.operations import Operation
+from stackgate.providers.base import ProviderError, ProviderUnavailable
+from stackgate.worker.handler import Kind, OperationHandler, Outcome
 
-from stackgate.core.clock import Clock
-from stackgate.core.operations import OpResult, OpState
-from stackgate.core.uow import UnitOfWork
-from stackgate.providers.base import Provider, ProviderError, ProviderUnavailable
+# A cloud that cannot be asked is asked again after 2, 4, 8 ... seconds, at most a minute.
+_MAX_RETRY_SECONDS = 60
 
 
-class ImageOperationHandler:
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], provider: Provider, *, clock: Clock
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._provider = provider
-        self._clock = clock
+class ImageOperationHandler(OperationHandler[CatalogUoW, str, None]):
+    """Facts: the image's cloud id (the row is gone already). The step records nothing but
+    the operation's end, so its outcome carries no detail."""
 
-    async def handle(self, op_id: str, owner: str) -> None:
+    def uow(self) -> CatalogUoW:
+        return CatalogUoW(self._sessionmaker)
+
+    async def load(self, uow: CatalogUoW, op: Operation) -> str | Outcome[None]:
+        return str(op.params["provider_id"])
+
+    def waits_for_others(self, op: Operation) -> bool:
+        return False
+
+    def deadline_applies(self, facts: str) -> bool:
+        # The delete is asked even past the deadline; only a retry past it gives up.
+        return False
+
+    async def drive(self, facts: str) -> Outcome[None]:
         """Delete the image in the cloud (a missing one counts as deleted)."""
-        async with UnitOfWork(self._sessionmaker) as uow:
-            op = await uow.operations.get(op_id)
-            if op is None or op.state != OpState.PENDING or op.lease_owner != owner:
-                return
-            provider_id = str(op.params["provider_id"])
-        result, message = OpResult.SUCCESS, None
-        retry = False
-        try:
-            await self._provider.image.delete_image(provider_id)
-        except ProviderUnavailable as exc:
-            retry, message = True, exc.message
-        except ProviderError as exc:
-            result, message = OpResult.ERROR, exc.message
-        async with UnitOfWork(self._sessionmaker) as uow:
-            op = await uow.operations.get(op_id)
-            if op is None or op.lease_owner != owner:
-                return
-            now = self._clock.now()
-            if retry and now < op.deadline_at:
-                op.next_attempt_at = now + timedelta(seconds=min(2**op.attempts, 60))
-                op.lease_owner = op.lease_until = None
-                op.message = message
-            else:
-                op.finish(result if not retry else OpResult.ERROR, message)
-            await uow.commit()
+        await self._provider.image.delete_image(facts)
+        return Outcome(Kind.DONE)
+
+    def on_provider_error(self, exc: ProviderError) -> Outcome[None]:
+        if isinstance(exc, ProviderUnavailable):
+            return Outcome(Kind.RETRY, message=exc.message)
+        return Outcome(Kind.FAILED, message=exc.message)
+
+    async def record(
+        self, uow: CatalogUoW, op: Operation, facts: str, outcome: Outcome[None], now: datetime
+    ) -> None:
+        if outcome.kind == Kind.RETRY and now < op.deadline_at:
+            delay = min(2**op.attempts, _MAX_RETRY_SECONDS)
+            op.reschedule(now + timedelta(seconds=delay), outcome.message)
+        else:
+            self.settle(op, outcome if outcome.kind != Kind.RETRY else _gave_up(outcome), now)
+
+
+def _gave_up(outcome: Outcome[None]) -> Outcome[None]:
+    return Outcome(Kind.FAILED, message=outcome.message)

@@ -1,33 +1,21 @@
-"""Catalog use cases: flavors and images, plus lookups other features make inside their own
-unit of work (a server create resolves its flavor and image in the same transaction)."""
+"""Catalog use cases: flavors and images (one unit of work each). The lookups other features
+make inside their own unit of work are in catalog.public."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.catalog.errors import (
-    CatalogInUse,
-    FlavorNameTaken,
-    FlavorNotFound,
-    ImageNotActive,
-    ImageNotFound,
-    UnknownReference,
-)
+from stackgate.catalog.errors import CatalogInUse, FlavorNameTaken, FlavorNotFound, ImageNotFound
 from stackgate.catalog.models import Flavor, Image
 from stackgate.catalog.repository import FlavorRepository, ImageRepository
 from stackgate.catalog.schemas import FlavorCreate, FlavorUpdate, ImageCreate, ImageUpdate
-from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
-from stackgate.core.errors import AmbiguousReference
-from stackgate.core.ids import new_id
-from stackgate.core.operations import Operation
+from stackgate.core.operations import OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import policy
+from stackgate.identity.public import policy
 
 
 class CatalogUsage(Protocol):
@@ -53,13 +41,11 @@ class CatalogService:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         usage: CatalogUsage,
-        clock: Clock,
-        operation_timeout: float = 600,
+        operations: OperationFactory,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._usage = usage
-        self._clock = clock
-        self._operation_timeout = operation_timeout
+        self._operations = operations
 
     def _uow(self) -> CatalogUoW:
         return CatalogUoW(self._sessionmaker)
@@ -143,7 +129,7 @@ class CatalogService:
 
     async def _visible(self, uow: CatalogUoW, ctx: RequestContext, image_id: str) -> Image:
         image = await uow.images.get(image_id)
-        if image is None or not _may_see(ctx, image):
+        if image is None or not may_see(ctx, image):
             raise ImageNotFound(image_id)
         return image
 
@@ -189,7 +175,7 @@ class CatalogService:
                 raise CatalogInUse("image", image.id, in_use)
             if image.provider_id:
                 uow.operations.add(
-                    Operation.due_now(
+                    self._operations.due_now(
                         project_id=ctx.project_id,
                         user_id=ctx.user_id,
                         request_id=ctx.request_id,
@@ -197,20 +183,10 @@ class CatalogService:
                         resource_id=image.id,
                         action="delete",
                         params={"provider_id": image.provider_id},
-                        now=self._clock.now(),
-                        timeout=timedelta(seconds=self._operation_timeout),
                     )
                 )
             await uow.images.remove(image)
             await uow.commit()
-
-
-async def resolve_flavor(uow: UnitOfWork, ref: str, *, field: str = "flavor") -> Flavor:
-    """The flavor a request names, by id or name; unknown -> 400 naming the field."""
-    flavor = await FlavorRepository(uow.session).find(ref)
-    if flavor is None:
-        raise UnknownReference(field, ref)
-    return flavor
 
 
 def _visible_to(ctx: RequestContext) -> str | None:
@@ -218,79 +194,8 @@ def _visible_to(ctx: RequestContext) -> str | None:
     return None if ctx.is_admin else ctx.project_id
 
 
-def _may_see(ctx: RequestContext, image: Image) -> bool:
+def may_see(ctx: RequestContext, image: Image) -> bool:
+    """Public and shared images, the project's own private ones; every image for the admin."""
     return (
         ctx.is_admin or image.visibility != "private" or (image.owner_project_id == ctx.project_id)
     )
-
-
-async def resolve_image(
-    uow: UnitOfWork, ctx: RequestContext, ref: str, *, field: str = "image"
-) -> Image:
-    """The active image a request names, by id or unique name, among those the caller may
-    see; otherwise 400."""
-    matches = [i for i in await ImageRepository(uow.session).find(ref) if _may_see(ctx, i)]
-    if not matches:
-        raise UnknownReference(field, ref)
-    if len(matches) > 1:
-        raise AmbiguousReference(field, ref)
-    image = matches[0]
-    if image.status != "active":
-        raise ImageNotActive(ref, image.status)
-    return image
-
-
-def add_snapshot_image(
-    uow: UnitOfWork,
-    *,
-    name: str,
-    project_id: str,
-    server_id: str,
-    base: Image | None,
-    min_disk_gb: int,
-) -> Image:
-    """A snapshot's image row, queued until the cloud has uploaded it (Glance's lifecycle)."""
-    image = Image(
-        id=new_id(),
-        name=name,
-        status="queued",
-        visibility="private",
-        owner_project_id=project_id,
-        image_type="snapshot",
-        source_server_id=server_id,
-        min_disk_gb=min_disk_gb,
-        min_ram_mb=base.min_ram_mb if base else 0,
-        disk_format=base.disk_format if base else "qcow2",
-        os_distro=base.os_distro if base else None,
-    )
-    uow.session.add(image)
-    return image
-
-
-async def cloud_image_refs(uow: UnitOfWork, image_ids: Iterable[object]) -> dict[str, str]:
-    """Our image ids -> the cloud's, for those whose cloud id differs (snapshots)."""
-    refs: dict[str, str] = {}
-    for image_id in {i for i in image_ids if isinstance(i, str)}:
-        image = await ImageRepository(uow.session).get(image_id)
-        if image is not None and image.provider_id and image.provider_id != image.id:
-            refs[image.id] = image.provider_id
-    return refs
-
-
-async def get_image_row(uow: UnitOfWork, image_id: str) -> Image | None:
-    """An image row for the worker to update (snapshot progress)."""
-    return await ImageRepository(uow.session).get(image_id)
-
-
-async def fail_snapshot(uow: UnitOfWork, image_id: object) -> None:
-    """A snapshot that will never finish: its queued image is killed (Glance's failed upload)."""
-    if not isinstance(image_id, str):
-        return
-    image = await ImageRepository(uow.session).get(image_id)
-    if image is not None and image.status in ("queued", "saving"):
-        image.status = "killed"
-
-
-async def snapshots_of(uow: UnitOfWork, server_id: str) -> list[Image]:
-    """Images made from a server, newest first."""
-    return list(await ImageRepository(uow.session).snapshots_of(server_id))

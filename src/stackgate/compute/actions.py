@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stackgate.catalog import service as catalog_service
-from stackgate.catalog.models import Image
+from stackgate.catalog import public as catalog_service
+from stackgate.catalog.public import Image
 from stackgate.compute.errors import ResizeToSameFlavor
 from stackgate.compute.models import Server
 from stackgate.compute.plug import details_of
@@ -19,7 +19,7 @@ from stackgate.compute.states import ACTION_ALIASES, Action, Status, check_actio
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import InvalidInput
 from stackgate.core.operations import OpResult
-from stackgate.identity import policy, quotas
+from stackgate.identity.public import policy, quotas
 
 # Which body fields each action takes; anything else is refused rather than ignored.
 _FIELDS: dict[str, set[str]] = {

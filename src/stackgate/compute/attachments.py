@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from stackgate.block_storage import service as block_storage_service
+from stackgate.block_storage import public as block_storage_service
 from stackgate.compute.errors import (
     InvalidStateTransition,
     RootVolumeDetach,
@@ -19,7 +19,7 @@ from stackgate.compute.schemas import VolumeAttach
 from stackgate.compute.service import ServerService, view_of
 from stackgate.compute.states import Action, VmState, allowed_actions
 from stackgate.core.context import RequestContext
-from stackgate.identity import policy
+from stackgate.identity.public import policy
 
 # nova/compute/api.py attach_volume / detach_volume: @check_instance_state(vm_state=[ACTIVE,
 # PAUSED, STOPPED, RESIZED, SOFT_DELETED, SHELVED, SHELVED_OFFLOADED]), task_state None.

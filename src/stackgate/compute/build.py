@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.block_storage import service as block_storage_service
+from stackgate.block_storage import public as block_storage_service
 from stackgate.compute.states import TaskState, VmState
 from stackgate.compute.steps import BuildFacts, OperationFacts, PortFact, Step, VolumeFact
 from stackgate.core.tags import tag_for

@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.catalog import service as catalog_service
+from stackgate.catalog import public as catalog_service
 from stackgate.compute import build, outcomes, volume_steps
 from stackgate.compute.models import Server
 from stackgate.compute.service import TRANSITIONAL, ComputeUoW

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stackgate.catalog import service as catalog_service
+from stackgate.catalog import public as catalog_service
 from stackgate.compute import build
 from stackgate.compute.models import Server
 from stackgate.compute.states import Action, VmState

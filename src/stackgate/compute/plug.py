@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.block_storage import service as block_storage_service
-from stackgate.catalog.models import Image
+from stackgate.block_storage import public as block_storage_service
+from stackgate.catalog.public import Image
 from stackgate.compute.models import Server
 from stackgate.compute.schemas import ServerCreate, ServerDetail
 from stackgate.core.context import RequestContext

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from stackgate.catalog.schemas import ImageList, ImageRead
+from stackgate.catalog.public import ImageList, ImageRead
 from stackgate.compute.actions import ServerActionService
 from stackgate.compute.attachments import ServerVolumeService
 from stackgate.compute.schemas import (

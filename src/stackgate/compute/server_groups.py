@@ -19,7 +19,7 @@ from stackgate.compute.service import ServerService
 from stackgate.compute.states import Action, Status
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
-from stackgate.identity import policy
+from stackgate.identity.public import policy
 from stackgate.network import service as network_service
 from stackgate.network import sg_service
 

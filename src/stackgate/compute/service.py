@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.catalog import service as catalog_service
+from stackgate.catalog import public as catalog_service
 from stackgate.compute.errors import ServerNotFound
 from stackgate.compute.models import Server
 from stackgate.compute.plug import details_of, first_fixed_address, plug
@@ -33,7 +33,7 @@ from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import policy, quotas
+from stackgate.identity.public import policy, quotas
 
 # Statuses in which the cloud is still working; `Prefer: wait` waits them out.
 TRANSITIONAL = frozenset(

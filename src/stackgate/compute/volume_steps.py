@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.block_storage import service as block_storage_service
+from stackgate.block_storage import public as block_storage_service
 from stackgate.compute.build import attach_in_cloud
 from stackgate.compute.states import Action
 from stackgate.compute.steps import OperationFacts, Step, VolumeFact

@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from stackgate.block_storage.states import DEFAULT_VOLUME_TYPE, VOLUME_TYPES
 from stackgate.fakecloud.auth import CallerDep
 from stackgate.fakecloud.cinder_common import SERVICE, CinderRoute
 from stackgate.fakecloud.cloud import fixed_id
 from stackgate.fakecloud.errors import CloudError
+from stackgate.semantics.cinder import DEFAULT_VOLUME_TYPE, VOLUME_TYPES
 
 DEFAULT_TYPE = DEFAULT_VOLUME_TYPE
 _TYPES: tuple[tuple[str, str | None, dict[str, str]], ...] = tuple(

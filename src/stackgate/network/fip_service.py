@@ -12,7 +12,7 @@ from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import policy, quotas
+from stackgate.identity.public import policy, quotas
 from stackgate.network.errors import (
     FixedIpAlreadyAssociated,
     FloatingIPNotFound,

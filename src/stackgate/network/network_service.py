@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stackgate.core.context import RequestContext
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import policy, quotas
+from stackgate.identity.public import policy, quotas
 from stackgate.network import ipam
 from stackgate.network.errors import (
     NetworkInUse,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackgate.core.context import RequestContext
 from stackgate.core.ids import new_id
 from stackgate.core.pagination import PageRequest, PageResult
-from stackgate.identity import policy, quotas
+from stackgate.identity.public import policy, quotas
 from stackgate.network import sg_service
 from stackgate.network.errors import (
     ExternalNetworkForPorts,

@@ -19,8 +19,7 @@ from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import quotas
-from stackgate.identity.repository import IdentityRepository
+from stackgate.identity.public import IdentityRepository, quotas
 from stackgate.network import ipam
 from stackgate.network.errors import (
     ExternalNetworkForPorts,

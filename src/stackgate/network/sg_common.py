@@ -15,7 +15,7 @@ from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity.repository import IdentityRepository
+from stackgate.identity.public import IdentityRepository
 from stackgate.network import rules as sg_rules
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
 from stackgate.network.sg_errors import UnknownSecurityGroup

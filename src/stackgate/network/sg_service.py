@@ -17,8 +17,7 @@ from stackgate.core.context import RequestContext
 from stackgate.core.operations import Operation
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import policy, quotas
-from stackgate.identity.repository import IdentityRepository
+from stackgate.identity.public import IdentityRepository, policy, quotas
 from stackgate.network import rules as sg_rules
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
 from stackgate.network.sg_common import (

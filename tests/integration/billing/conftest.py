@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stackgate.billing.consumer import AfterCommit, BillingConsumers, ConsumerConfig
+from stackgate.billing.migrate import upgrade_billing
 from stackgate.billing.models import Order, UsageEvent, UsagePeriod, UsageResource
 from stackgate.billing.prices import PriceList
-from stackgate.billing.schema import upgrade_billing
 from stackgate.billing.service import BillingService
 from stackgate.core.db import create_engine, create_sessionmaker
 from stackgate.messaging.topology import (

@@ -1,4 +1,5 @@
-"""Cinder's status rules (block_storage/states.py), without a database."""
+"""Cinder's status rules (semantics/cinder.py) and the errors block_storage raises from them,
+without a database."""
 
 from __future__ import annotations
 
@@ -9,20 +10,20 @@ from stackgate.block_storage.errors import (
     InvalidVolumeState,
     NoFreeDevice,
     UnknownVolumeType,
+    check_snapshot_delete,
+    check_volume,
+    next_device,
+    resolve_volume_type,
 )
-from stackgate.block_storage.states import (
+from stackgate.core.errors import Category
+from stackgate.semantics.cinder import (
     DEFAULT_VOLUME_TYPE,
     VOLUME_TYPES,
     VolumeOp,
     VolumeStatus,
-    check_snapshot_delete,
-    check_volume,
     may,
-    next_device,
-    resolve_volume_type,
     snapshot_op,
 )
-from stackgate.core.errors import Category
 
 ALL = [s.value for s in VolumeStatus]
 

@@ -28,5 +28,5 @@ def _run(connection: Connection) -> None:
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run billing migrations through stackgate.billing.schema")
+    raise RuntimeError("run billing migrations through stackgate.billing.migrate")
 _run(connection)

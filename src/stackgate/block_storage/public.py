@@ -1,107 +1,66 @@
-"""Volume use cases (one unit of work each) and the functions the compute feature calls to
-tie volumes to servers (boot volumes, attachments)."""
+"""What other features may use of block storage (compute, for boot volumes and attachments),
+and the only module of it they import. Each function works inside the caller's unit of work.
+
+Time and operations come from the caller (its injected clock and `OperationFactory`). Compute
+is being restructured in parallel and does not pass them yet; until the two are connected, a
+call without them falls back to the system clock and the configured default timeout."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.block_storage import states
 from stackgate.block_storage.errors import (
     InvalidVolumeRef,
-    UnknownImage,
     VolumeAttached,
     VolumeNotFound,
-    VolumeTooSmall,
+    check_volume,
+    next_device,
 )
 from stackgate.block_storage.models import Volume
-from stackgate.block_storage.repository import SnapshotRepository, VolumeRepository
-from stackgate.block_storage.states import ROOT_DEVICE, VolumeOp, VolumeStatus
-from stackgate.catalog import service as catalog_service
-from stackgate.catalog.models import Image
-from stackgate.core.clock import utcnow
+from stackgate.block_storage.repository import VolumeRepository
+from stackgate.block_storage.volumes.service import (
+    check_fits,
+    enforce_quota,
+    provider_image_ref,
+    queue_delete,
+    volume_usage,
+)
+from stackgate.catalog import public as catalog
+from stackgate.config import Settings
+from stackgate.core.clock import SystemClock
 from stackgate.core.context import RequestContext
-from stackgate.core.errors import InvalidInput
 from stackgate.core.ids import new_id
-from stackgate.core.operations import Operation
+from stackgate.core.operations import OperationFactory
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity import quotas
+from stackgate.semantics import cinder
+from stackgate.semantics.cinder import ROOT_DEVICE, VolumeOp, VolumeStatus
 
-DEFAULT_OPERATION_TIMEOUT = 600.0
-
-
-class BlockStorageUoW(UnitOfWork):
-    volumes: VolumeRepository
-    snapshots: SnapshotRepository
-
-    def _attach(self, session: AsyncSession) -> None:
-        self.volumes = VolumeRepository(session)
-        self.snapshots = SnapshotRepository(session)
-
-
-@dataclass(frozen=True, slots=True)
-class BlockStorageConfig:
-    operation_timeout: float = DEFAULT_OPERATION_TIMEOUT
-    idempotency_ttl: timedelta = timedelta(hours=24)
-
-
-def new_operation(
-    *,
-    project_id: str,
-    user_id: str | None,
-    request_id: str | None,
-    resource_type: str,
-    resource_id: str,
-    action: str,
-    params: dict[str, Any] | None = None,
-    now: datetime | None = None,
-    timeout: float = DEFAULT_OPERATION_TIMEOUT,
-) -> Operation:
-    """A worker operation for a volume ("volume") or a snapshot ("volume_snapshot")."""
-    return Operation.due_now(
-        project_id=project_id,
-        user_id=user_id,
-        request_id=request_id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        action=action,
-        params=params,
-        now=now or utcnow(),
-        timeout=timedelta(seconds=timeout),
-    )
+__all__ = [
+    "Volume",
+    "create_boot_volume",
+    "delete_volume_later",
+    "mark_attached",
+    "mark_attaching",
+    "mark_detached",
+    "mark_detaching",
+    "next_device",
+    "release_reservation",
+    "reserve_volumes",
+    "volume_usage",
+    "volumes_of_servers",
+]
 
 
-async def volume_usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
-    """volumes, gigabytes (volumes + snapshots, as Cinder counts) and snapshots in use."""
-    return await VolumeRepository(uow.session).usage(project_id)
+def _unwired() -> OperationFactory:
+    default = Settings.model_fields["operation_timeout"].default
+    return OperationFactory(SystemClock(), timedelta(seconds=float(default)))
 
 
-def provider_image_ref(image: Image) -> str:
-    """What the cloud knows the image as: a snapshot's Glance id, else the catalog id."""
-    return image.provider_id or image.id
-
-
-async def image_for_volume(uow: UnitOfWork, ctx: RequestContext, ref: str) -> Image:
-    try:
-        return await catalog_service.resolve_image(uow, ctx, ref)
-    except InvalidInput as exc:
-        raise UnknownImage(ref, exc.detail.removeprefix("image: ")) from exc
-
-
-def check_fits(size_gb: int, min_disk_gb: int, field: str = "size") -> None:
-    if size_gb < min_disk_gb:
-        raise VolumeTooSmall(size_gb, min_disk_gb, field)
-
-
-async def enforce_quota(uow: UnitOfWork, project_id: str, deltas: dict[str, int]) -> None:
-    await quotas.enforce(uow, project_id, deltas, volume_usage)
-
-
-# --- functions the compute feature calls (issue-4 design, exact signatures) ---------------
+def _now(now: datetime | None) -> datetime:
+    return now or SystemClock().now()
 
 
 async def create_boot_volume(
@@ -113,13 +72,15 @@ async def create_boot_volume(
     size_gb: int,
     server_id: str,
     delete_on_termination: bool,
+    operations: OperationFactory | None = None,
 ) -> Volume:
     """A bootable root volume for a server being built (creating, /dev/vda) plus its create
     operation; volumes and gigabytes quota enforced; smaller than min_disk -> 422."""
+    operations = operations or _unwired()
     check_fits(size_gb, image_min_disk_gb, "boot_volume.size")
-    image = await catalog_service.get_image_row(uow, image_id)
+    image = await catalog.get_image_row(uow, image_id)
     await enforce_quota(uow, ctx.project_id, {"volumes": 1, "gigabytes": size_gb})
-    now = utcnow()
+    now = operations.clock.now()
     volume = Volume(
         id=new_id(),
         project_id=ctx.project_id,
@@ -127,7 +88,7 @@ async def create_boot_volume(
         name="",
         description=None,
         size_gb=size_gb,
-        volume_type=states.DEFAULT_VOLUME_TYPE,
+        volume_type=cinder.DEFAULT_VOLUME_TYPE,
         status=VolumeStatus.CREATING,
         image_id=image_id,
         bootable=True,
@@ -140,7 +101,7 @@ async def create_boot_volume(
     )
     uow.session.add(volume)
     uow.operations.add(
-        new_operation(
+        operations.due_now(
             project_id=volume.project_id,
             user_id=ctx.user_id,
             request_id=ctx.request_id,
@@ -156,7 +117,12 @@ async def create_boot_volume(
 
 
 async def reserve_volumes(
-    uow: UnitOfWork, ctx: RequestContext, volume_ids: Sequence[str], server_id: str
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    volume_ids: Sequence[str],
+    server_id: str,
+    *,
+    now: datetime | None = None,
 ) -> list[Volume]:
     """Cinder's attachment_create: each data volume of the caller's project, available and
     not someone's boot volume, becomes reserved for the server (409 otherwise)."""
@@ -166,14 +132,14 @@ async def reserve_volumes(
         volume = await repo.get(ctx.project_id, ref)
         if volume is None:
             raise InvalidVolumeRef("volumes", ref)
-        states.check_volume(VolumeOp.RESERVE, volume.status, volume_id=volume.id)
+        check_volume(VolumeOp.RESERVE, volume.status, volume_id=volume.id)
         if volume.server_id is not None:
             raise VolumeAttached(volume.id, volume.server_id)
         volume.status = VolumeStatus.RESERVED
         volume.server_id = server_id
         volume.device = None
         volume.is_root = False
-        volume.updated_at = utcnow()
+        volume.updated_at = _now(now)
         reserved.append(volume)
     await uow.flush()
     return reserved
@@ -186,11 +152,6 @@ async def volumes_of_servers(
     return await VolumeRepository(session).of_servers(server_ids)
 
 
-def next_device(used: Sequence[str]) -> str:
-    """/dev/vdb, /dev/vdc, ... (vda is the root disk)."""
-    return states.next_device(used)
-
-
 async def _row(session: AsyncSession, volume_id: str) -> Volume:
     volume = await VolumeRepository(session).get_unscoped(volume_id)
     if volume is None:
@@ -198,13 +159,15 @@ async def _row(session: AsyncSession, volume_id: str) -> Volume:
     return volume
 
 
-async def mark_attaching(session: AsyncSession, volume_id: str) -> Volume:
+async def mark_attaching(
+    session: AsyncSession, volume_id: str, *, now: datetime | None = None
+) -> Volume:
     """reserved -> attaching (the compute worker is about to attach it in the cloud)."""
     volume = await _row(session, volume_id)
     if volume.status != VolumeStatus.AVAILABLE or volume.server_id is None:
-        states.check_volume(VolumeOp.ATTACHING, volume.status, volume_id=volume.id)
+        check_volume(VolumeOp.ATTACHING, volume.status, volume_id=volume.id)
     volume.status = VolumeStatus.ATTACHING
-    volume.updated_at = utcnow()
+    volume.updated_at = _now(now)
     return volume
 
 
@@ -214,7 +177,7 @@ async def mark_attached(
     """-> in-use on `server_id` as `device` (repeatable)."""
     volume = await _row(session, volume_id)
     if volume.status != VolumeStatus.AVAILABLE or volume.server_id != server_id:
-        states.check_volume(VolumeOp.ATTACHED, volume.status, volume_id=volume.id)
+        check_volume(VolumeOp.ATTACHED, volume.status, volume_id=volume.id)
     volume.status = VolumeStatus.IN_USE
     volume.server_id = server_id
     volume.device = device
@@ -223,13 +186,15 @@ async def mark_attached(
     return volume
 
 
-async def mark_detaching(session: AsyncSession, volume_id: str) -> Volume:
+async def mark_detaching(
+    session: AsyncSession, volume_id: str, *, now: datetime | None = None
+) -> Volume:
     """in-use -> detaching (409 otherwise; repeatable)."""
     volume = await _row(session, volume_id)
     if volume.status != VolumeStatus.DETACHING:
-        states.check_volume(VolumeOp.DETACH, volume.status, volume_id=volume.id)
+        check_volume(VolumeOp.DETACH, volume.status, volume_id=volume.id)
     volume.status = VolumeStatus.DETACHING
-    volume.updated_at = utcnow()
+    volume.updated_at = _now(now)
     return volume
 
 
@@ -241,62 +206,44 @@ def _clear_attachment(volume: Volume) -> None:
     volume.delete_on_termination = False
 
 
-async def mark_detached(session: AsyncSession, volume_id: str) -> Volume:
+async def mark_detached(
+    session: AsyncSession, volume_id: str, *, now: datetime | None = None
+) -> Volume:
     """Back to available with no server (a volume in error or deleting keeps its status)."""
     volume = await _row(session, volume_id)
-    if volume.status in states.ATTACHED or volume.status == VolumeStatus.AVAILABLE:
+    if volume.status in cinder.ATTACHED or volume.status == VolumeStatus.AVAILABLE:
         volume.status = VolumeStatus.AVAILABLE
     _clear_attachment(volume)
-    volume.updated_at = utcnow()
+    volume.updated_at = _now(now)
     return volume
 
 
-async def release_reservation(session: AsyncSession, volume_id: str) -> Volume:
+async def release_reservation(
+    session: AsyncSession, volume_id: str, *, now: datetime | None = None
+) -> Volume:
     """reserved (or attaching) -> available: the attachment never happened."""
     volume = await _row(session, volume_id)
     if volume.status in (VolumeStatus.IN_USE, VolumeStatus.DETACHING):
-        states.check_volume(VolumeOp.RELEASE, volume.status, volume_id=volume.id)
-    if states.may(VolumeOp.RELEASE, volume.status):
+        check_volume(VolumeOp.RELEASE, volume.status, volume_id=volume.id)
+    if cinder.may(VolumeOp.RELEASE, volume.status):
         volume.status = VolumeStatus.AVAILABLE
     _clear_attachment(volume)  # a volume in error or deleting keeps its status
-    volume.updated_at = utcnow()
+    volume.updated_at = _now(now)
     return volume
 
 
-async def delete_volume_later(uow: UnitOfWork, volume_id: str) -> Volume:
+async def delete_volume_later(
+    uow: UnitOfWork, volume_id: str, *, operations: OperationFactory | None = None
+) -> Volume:
     """Status deleting plus a delete operation, whatever the status (the server that held the
     volume is going away); other open operations of the volume are cancelled."""
+    operations = operations or _unwired()
     volume = await _row(uow.session, volume_id)
     if volume.status == VolumeStatus.DELETING:
         return volume
     for op in await uow.operations.open_for_resource(volume.id):
-        op.cancel("superseded by delete")
-    queue_delete(uow, volume, user_id=None, request_id=None)
+        op.cancel("superseded by delete", now=operations.clock.now())
+    queue_delete(uow, volume, operations, user_id=None, request_id=None)
     _clear_attachment(volume)
     await uow.flush()
     return volume
-
-
-def queue_delete(
-    uow: UnitOfWork,
-    volume: Volume,
-    *,
-    user_id: str | None,
-    request_id: str | None,
-    timeout: float = DEFAULT_OPERATION_TIMEOUT,
-) -> None:
-    now = utcnow()
-    volume.status = VolumeStatus.DELETING
-    volume.updated_at = now
-    uow.operations.add(
-        new_operation(
-            project_id=volume.project_id,
-            user_id=user_id,
-            request_id=request_id,
-            resource_type="volume",
-            resource_id=volume.id,
-            action="delete",
-            now=now,
-            timeout=timeout,
-        )
-    )

@@ -1,4 +1,4 @@
-"""Volume, volume snapshot and volume type bodies."""
+"""Volume and volume type bodies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AliasChoices,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -16,7 +15,7 @@ from pydantic import (
 )
 
 from stackgate.core.pagination import PageMeta
-from stackgate.core.schemas import Description, Flag, Input, Name, Output, Ref, json_integer
+from stackgate.core.schemas import Description, Input, Name, Output, Ref, json_integer
 
 MAX_SIZE_GB = 16384  # 16 TiB, a common per-volume backend limit
 
@@ -125,31 +124,6 @@ class VolumeRead(Output):
 
 class VolumeList(PageMeta):
     items: list[VolumeRead]
-
-
-class SnapshotCreate(Input):
-    volume_id: Ref = Field(description="The volume to snapshot (its id).")
-    name: Name | None = None
-    description: Description | None = None
-    force: Flag = Field(False, description="Snapshot an in-use volume too (Cinder's force=true).")
-
-
-class SnapshotRead(Output):
-    id: str
-    project_id: str
-    volume_id: str
-    name: str
-    description: str | None
-    size: int = Field(validation_alias=AliasChoices("size_gb", "size"))
-    status: str
-    error_message: str | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-class SnapshotList(PageMeta):
-    items: list[SnapshotRead]
 
 
 class VolumeTypeRead(Output):

@@ -1,17 +1,11 @@
-"""Cinder's status rules, pure: which operation may start from which status, and the seeded
-volume types (reference/openstack.md section 3). Our API answers 409 where Cinder says 400."""
+"""Cinder's status rules, pure: which operation may start from which status, the statuses in
+which the cloud is still busy with a volume, the seeded volume types and the device names
+(reference/openstack.md section 3). The control plane raises its own errors from these."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-
-from stackgate.block_storage.errors import (
-    InvalidSnapshotState,
-    InvalidVolumeState,
-    NoFreeDevice,
-    UnknownVolumeType,
-)
 
 
 class VolumeStatus(StrEnum):
@@ -72,6 +66,12 @@ ATTACHED = frozenset({S.RESERVED, S.ATTACHING, S.IN_USE, S.DETACHING})
 
 SNAPSHOT_DELETABLE = frozenset({SnapshotStatus.AVAILABLE, SnapshotStatus.ERROR})
 
+# Cinder's own statuses (the cloud's, wider than ours) in which a volume is busy: Cinder
+# refuses a delete then, so a delete waits them out.
+CLOUD_BUSY = frozenset(
+    {"creating", "downloading", "extending", "reserved", "attaching", "in-use", "detaching"}
+)
+
 
 def allowed_statuses(op: VolumeOp) -> frozenset[VolumeStatus]:
     return ALLOWED[op]
@@ -79,27 +79,6 @@ def allowed_statuses(op: VolumeOp) -> frozenset[VolumeStatus]:
 
 def may(op: VolumeOp, status: str) -> bool:
     return status in ALLOWED[op]
-
-
-def check_volume(op: VolumeOp, status: str, *, volume_id: str) -> None:
-    """Raise 409 invalid_volume_state unless `op` may start from `status`."""
-    if not may(op, status):
-        raise InvalidVolumeState(
-            operation=op.value,
-            volume_id=volume_id,
-            status=status,
-            allowed=[s.value for s in ALLOWED[op]],
-        )
-
-
-def check_snapshot_delete(status: str, *, snapshot_id: str) -> None:
-    if status not in SNAPSHOT_DELETABLE:
-        raise InvalidSnapshotState(
-            operation="delete",
-            snapshot_id=snapshot_id,
-            status=status,
-            allowed=[s.value for s in SNAPSHOT_DELETABLE],
-        )
 
 
 def snapshot_op(force: bool) -> VolumeOp:
@@ -114,25 +93,12 @@ VOLUME_TYPES: dict[str, str] = {
     "ssd": "Solid-state backend",
 }
 
-
-def resolve_volume_type(name: str | None) -> str:
-    """The volume type a request names (the default when none); unknown -> 422."""
-    if name is None:
-        return DEFAULT_VOLUME_TYPE
-    if name not in VOLUME_TYPES:
-        raise UnknownVolumeType(name, VOLUME_TYPES)
-    return name
-
-
 # Devices a data volume may show as: vda is the root disk, then vdb ... vdz.
 DEVICES = tuple(f"/dev/vd{chr(c)}" for c in range(ord("b"), ord("z") + 1))
 ROOT_DEVICE = "/dev/vda"
 
 
-def next_device(used: Iterable[str | None]) -> str:
-    """The first free device name after vda; all 25 taken -> 409."""
+def free_device(used: Iterable[str | None]) -> str | None:
+    """The first free device name after vda; None when all 25 are taken."""
     taken = set(used)
-    for device in DEVICES:
-        if device not in taken:
-            return device
-    raise NoFreeDevice(len(DEVICES))
+    return next((device for device in DEVICES if device not in taken), None)

@@ -1,28 +1,51 @@
-"""Volume snapshot use cases: /api/v1/volume-snapshots."""
+"""Volume snapshot use cases: /api/v1/volume-snapshots (one unit of work each)."""
 
 from __future__ import annotations
 
-from stackgate.block_storage import states
-from stackgate.block_storage.errors import InvalidVolumeRef, SnapshotNotFound
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stackgate.block_storage.errors import (
+    InvalidVolumeRef,
+    SnapshotNotFound,
+    check_snapshot_delete,
+    check_volume,
+)
 from stackgate.block_storage.models import VolumeSnapshot
-from stackgate.block_storage.schemas import SnapshotCreate
-from stackgate.block_storage.service import BlockStorageUoW, new_operation, volume_usage
-from stackgate.block_storage.states import SnapshotStatus
-from stackgate.block_storage.volumes import VolumeService
+from stackgate.block_storage.repository import BlockStorageUoW
+from stackgate.block_storage.snapshots.schemas import SnapshotCreate
+from stackgate.block_storage.volumes.service import volume_usage
+from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
 from stackgate.core.ids import new_id
-from stackgate.core.operations import Operation
+from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
-from stackgate.identity import policy, quotas
+from stackgate.identity.public import policy, quotas
+from stackgate.semantics import cinder
+from stackgate.semantics.cinder import SnapshotStatus
 
 
 class SnapshotService:
-    def __init__(self, volumes: VolumeService) -> None:
-        self._volumes = volumes
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock,
+        operations: OperationFactory,
+        wakeup: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._operations = operations
+        self._wakeup = wakeup
 
-    async def load(
-        self, uow: BlockStorageUoW, ctx: RequestContext, snapshot_id: str
-    ) -> VolumeSnapshot:
+    def uow(self) -> BlockStorageUoW:
+        return BlockStorageUoW(self._sessionmaker)
+
+    @staticmethod
+    async def load(uow: BlockStorageUoW, ctx: RequestContext, snapshot_id: str) -> VolumeSnapshot:
         if ctx.is_admin:
             snapshot = await uow.snapshots.get_unscoped(snapshot_id)
         else:
@@ -32,9 +55,15 @@ class SnapshotService:
         return snapshot
 
     def _operation(
-        self, ctx: RequestContext, snapshot: VolumeSnapshot, action: str, *, force: bool = False
+        self,
+        ctx: RequestContext,
+        snapshot: VolumeSnapshot,
+        action: str,
+        *,
+        now: datetime,
+        force: bool = False,
     ) -> Operation:
-        return new_operation(
+        return self._operations.due_now(
             project_id=snapshot.project_id,
             user_id=ctx.user_id,
             request_id=ctx.request_id,
@@ -42,29 +71,28 @@ class SnapshotService:
             resource_id=snapshot.id,
             action=action,
             params={"volume_id": snapshot.volume_id, "force": force},
-            now=self._volumes.clock.now(),
-            timeout=self._volumes.config.operation_timeout,
+            now=now,
         )
 
     async def create(self, ctx: RequestContext, data: SnapshotCreate) -> VolumeSnapshot:
         """A snapshot of an available volume (in-use with force=true): creating, then
         available; snapshots and gigabytes quota enforced."""
         policy.enforce(ctx, "volume:create")
-        async with self._volumes.uow() as uow:
+        async with self.uow() as uow:
             if ctx.is_admin:
                 volume = await uow.volumes.get_unscoped(data.volume_id)
             else:
                 volume = await uow.volumes.get(ctx.project_id, data.volume_id)
             if volume is None:
                 raise InvalidVolumeRef("volume_id", data.volume_id)
-            states.check_volume(states.snapshot_op(data.force), volume.status, volume_id=volume.id)
+            check_volume(cinder.snapshot_op(data.force), volume.status, volume_id=volume.id)
             await quotas.enforce(
                 uow,
                 volume.project_id,
                 {"snapshots": 1, "gigabytes": volume.size_gb},
                 volume_usage,
             )
-            now = self._volumes.clock.now()
+            now = self._clock.now()
             snapshot = VolumeSnapshot(
                 id=new_id(),
                 project_id=volume.project_id,
@@ -78,14 +106,14 @@ class SnapshotService:
                 updated_at=now,
             )
             uow.snapshots.add(snapshot)
-            uow.operations.add(self._operation(ctx, snapshot, "create", force=data.force))
+            uow.operations.add(self._operation(ctx, snapshot, "create", now=now, force=data.force))
             await uow.commit()
-        self._volumes.wake()
+        self._wakeup()
         return snapshot
 
     async def get(self, ctx: RequestContext, snapshot_id: str) -> VolumeSnapshot:
         policy.enforce(ctx, "volume:read")
-        async with self._volumes.uow() as uow:
+        async with self.uow() as uow:
             return await self.load(uow, ctx, snapshot_id)
 
     async def list(
@@ -97,7 +125,7 @@ class SnapshotService:
         page: PageRequest,
     ) -> PageResult[VolumeSnapshot]:
         policy.enforce(ctx, "volume:read")
-        async with self._volumes.uow() as uow:
+        async with self.uow() as uow:
             return await uow.snapshots.list(
                 ctx.project_id, volume_id=volume_id, status=status, page=page
             )
@@ -105,16 +133,17 @@ class SnapshotService:
     async def delete(self, ctx: RequestContext, snapshot_id: str) -> VolumeSnapshot:
         """available or error -> deleting; the row goes once the cloud has deleted it."""
         policy.enforce(ctx, "volume:delete")
-        async with self._volumes.uow() as uow:
+        async with self.uow() as uow:
             snapshot = await self.load(uow, ctx, snapshot_id)
             if snapshot.status == SnapshotStatus.DELETING:
                 return snapshot
-            states.check_snapshot_delete(snapshot.status, snapshot_id=snapshot.id)
+            check_snapshot_delete(snapshot.status, snapshot_id=snapshot.id)
+            now = self._clock.now()
             for op in await uow.operations.open_for_resource(snapshot.id):
-                op.cancel("superseded by delete")
+                op.cancel("superseded by delete", now=now)
             snapshot.status = SnapshotStatus.DELETING
-            snapshot.updated_at = self._volumes.clock.now()
-            uow.operations.add(self._operation(ctx, snapshot, "delete"))
+            snapshot.updated_at = now
+            uow.operations.add(self._operation(ctx, snapshot, "delete", now=now))
             await uow.commit()
-        self._volumes.wake()
+        self._wakeup()
         return snapshot
