@@ -30,7 +30,6 @@ from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
 from stackgate.config import Settings
-from stackgate.providers.health import ProviderHealth
 from stackgate.core.context import DEFAULT_PROJECT_ID
 from stackgate.core.db import create_engine
 from stackgate.core.idempotency import IdempotencyRecord
@@ -63,6 +62,7 @@ from stackgate.network.models import (
 )
 from stackgate.network.seed import PUBLIC_NETWORK_ID, PUBLIC_SUBNET_ID
 from stackgate.providers.base import Provider
+from stackgate.providers.health import ProviderHealth
 from stackgate.providers.openstack import OpenStackProvider
 from stackgate.providers.openstack.session import CloudSession
 from stackgate.providers.simulator import SimulatorProvider

@@ -28,7 +28,6 @@ from stackgate.compute.handlers import ServerOperationHandler
 from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
-from stackgate.providers.health import CloudGuard
 from stackgate.core.db import create_engine, create_sessionmaker
 from stackgate.core.operations import OperationFactory
 from stackgate.events.recorder import install_recorder
@@ -48,6 +47,7 @@ from stackgate.network.sg_handlers import SecurityGroupOperationHandler
 from stackgate.network.sg_service import SecurityGroupService
 from stackgate.providers.base import Provider
 from stackgate.providers.breaker import CircuitBreaker, GuardedProvider
+from stackgate.providers.health import CloudGuard
 from stackgate.providers.registry import build_provider
 from stackgate.worker.reconciler import Reconciler
 from stackgate.worker.registry import HandlerRegistry

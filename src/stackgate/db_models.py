@@ -4,7 +4,6 @@ from stackgate.audit.models import AuditEvent
 from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.catalog.models import Flavor, Image
 from stackgate.compute.models import Server
-from stackgate.providers.health import ProviderHealth
 from stackgate.core.db import Base
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.operations import Operation
@@ -28,6 +27,7 @@ from stackgate.network.models import (
     SecurityGroupRule,
     Subnet,
 )
+from stackgate.providers.health import ProviderHealth
 
 __all__ = [
     "ApplicationCredential",
