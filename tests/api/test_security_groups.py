@@ -18,10 +18,10 @@ from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation, OpState
 from stackgate.network.models import Port
-from stackgate.network.seed import PUBLIC_NETWORK_ID
 from stackgate.network.public import ensure_default_group, resolve_groups, set_port_groups
 from stackgate.network.security_groups.errors import UnknownSecurityGroup
 from stackgate.network.security_groups.service import SecurityGroupUoW
+from stackgate.network.seed import PUBLIC_NETWORK_ID
 from stackgate.providers.network import RuleSpec
 
 SG = "/api/v1/security-groups"
@@ -78,7 +78,9 @@ async def make_port(container: Container, group_ids: list[str]) -> str:
         )
         uow.session.add(port)
         await uow.session.flush()
-        await set_port_groups(uow, port.id, await resolve_groups(uow, ctx, group_ids, operations=container.operations))
+        await set_port_groups(
+            uow, port.id, await resolve_groups(uow, ctx, group_ids, operations=container.operations)
+        )
         await uow.commit()
         return port.id
 
@@ -116,7 +118,9 @@ class TestDefaultGroup:
             default = await ensure_default_group(
                 uow, DEFAULT_PROJECT_ID, operations=container.operations
             )
-            assert [g.id for g in await resolve_groups(uow, ctx, [], operations=container.operations)] == [default.id]
+            assert [
+                g.id for g in await resolve_groups(uow, ctx, [], operations=container.operations)
+            ] == [default.id]
             found = await resolve_groups(
                 uow, ctx, ["web", "default", web["id"]], operations=container.operations
             )
