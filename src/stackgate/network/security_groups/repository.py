@@ -39,12 +39,6 @@ class SecurityGroupRepository:
         """Any project's group: for the cloud admin, the worker and the reconciler."""
         return await self.session.get(SecurityGroup, group_id, populate_existing=True)
 
-    async def get_many(self, group_ids: Sequence[str]) -> Sequence[SecurityGroup]:
-        if not group_ids:
-            return []
-        stmt = select(SecurityGroup).where(SecurityGroup.id.in_(list(group_ids)))
-        return (await self.session.scalars(stmt)).all()
-
     async def default_of(self, project_id: str) -> SecurityGroup | None:
         stmt = select(SecurityGroup).where(SecurityGroup.default_for == project_id)
         return (await self.session.scalars(stmt)).first()
