@@ -27,10 +27,10 @@ from stackgate.core.problem import install_problem_handlers
 from stackgate.identity.routes import auth_router
 from stackgate.identity.routes import router as identity_router
 from stackgate.identity.seed import SeedResult
-from stackgate.network.fip_routes import router as floating_ip_router
-from stackgate.network.port_routes import router as port_router
-from stackgate.network.routes import router as network_router
-from stackgate.network.sg_routes import router as security_group_router
+from stackgate.network.floating_ips.routes import router as floating_ip_router
+from stackgate.network.networks.routes import router as network_router
+from stackgate.network.ports.routes import router as port_router
+from stackgate.network.security_groups.routes import router as security_group_router
 
 DESCRIPTION = """
 StackGate: one REST API for servers on OpenStack clouds (and on the built-in simulator).

@@ -25,6 +25,7 @@ from stackgate.catalog.service import CatalogService
 from stackgate.compute import service as compute_service
 from stackgate.compute.actions import ServerActionService
 from stackgate.compute.handlers import ServerOperationHandler
+from stackgate.compute.models import Server
 from stackgate.compute.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
@@ -37,14 +38,15 @@ from stackgate.identity.directory import DirectoryService
 from stackgate.identity.security import PasswordHasher, TokenCodec
 from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
 from stackgate.identity.service import AuthService, IdentityUoW, LoginLimits
-from stackgate.network import service as network_service
-from stackgate.network import sg_service
-from stackgate.network.fip_service import FloatingIPService
-from stackgate.network.handlers import NetworkOperationHandler
-from stackgate.network.network_service import NetworkService
-from stackgate.network.port_service import PortService
-from stackgate.network.sg_handlers import SecurityGroupOperationHandler
-from stackgate.network.sg_service import SecurityGroupService
+from stackgate.network import public as network
+from stackgate.network.floating_ips.handlers import FloatingIPOperationHandler
+from stackgate.network.floating_ips.service import FloatingIPService
+from stackgate.network.networks.handlers import NetworkOperationHandler
+from stackgate.network.networks.service import NetworkService
+from stackgate.network.ports.handlers import PortOperationHandler
+from stackgate.network.ports.service import PortService
+from stackgate.network.security_groups.handlers import SecurityGroupOperationHandler
+from stackgate.network.security_groups.service import SecurityGroupService
 from stackgate.providers.base import Provider
 from stackgate.providers.breaker import CircuitBreaker, GuardedProvider
 from stackgate.providers.health import CloudGuard
@@ -52,6 +54,15 @@ from stackgate.providers.registry import build_provider
 from stackgate.worker.reconciler import Reconciler
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
+
+
+async def server_project(session: AsyncSession, server_id: str) -> str | None:
+    """The project of a live server, or None: what network asks of compute before pointing a
+    floating IP at a server (network does not read compute's tables)."""
+    server = await session.get(Server, server_id)
+    if server is None or server.status == "DELETED":
+        return None
+    return server.project_id
 
 
 @dataclass
@@ -63,6 +74,8 @@ class Container:
     # Refuses requests that need the cloud while the provider's breaker is open.
     cloud_guard: CloudGuard
     clock: Clock
+    # Queues operations with the configured deadline (every use case gets its operations here).
+    operations: OperationFactory
     runner: Runner
     reconciler: Reconciler
     servers: ServerService
@@ -175,20 +188,27 @@ def bootstrap(
         ),
     )
     install_recorder(sessionmaker, clock=clock, on_commit=relay.wakeup)
+    # Every operation a use case queues gets the configured deadline and the clock from here.
+    operations = OperationFactory(clock, timedelta(seconds=settings.operation_timeout))
+    net_poll = min(settings.worker_poll_interval, 0.2)
     # One handler drives groups and their rules (a rule waits for its group's cloud id).
     sg_handler = SecurityGroupOperationHandler(
-        sessionmaker, provider, clock=clock, poll_interval=min(settings.worker_poll_interval, 0.2)
+        sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
     )
-    # One handler drives networks, subnets, ports and floating IPs (children wait for parents).
+    # Networks and subnets, ports, floating IPs: children wait for their parents.
     network_handler = NetworkOperationHandler(
-        sessionmaker, provider, clock=clock, poll_interval=min(settings.worker_poll_interval, 0.2)
+        sessionmaker, provider, clock=clock, poll_interval=net_poll
     )
     registry = HandlerRegistry(
         {
             "network": network_handler,
             "subnet": network_handler,
-            "port": network_handler,
-            "floating_ip": network_handler,
+            "port": PortOperationHandler(
+                sessionmaker, provider, clock=clock, poll_interval=net_poll
+            ),
+            "floating_ip": FloatingIPOperationHandler(
+                sessionmaker, provider, clock=clock, poll_interval=net_poll
+            ),
             "server": ServerOperationHandler(
                 sessionmaker,
                 provider,
@@ -255,6 +275,7 @@ def bootstrap(
         provider=provider,
         cloud_guard=cloud_guard,
         clock=clock,
+        operations=operations,
         runner=runner,
         reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),
         relay=relay,
@@ -276,22 +297,22 @@ def bootstrap(
             usage=quotas.combined(
                 block_storage.volume_usage,
                 compute_service.project_usage,
-                sg_service.sg_usage,
-                network_service.network_usage,
+                network.sg_usage,
+                network.network_usage,
             ),
             on_change=auth.forget,
         ),
         audit=AuditService(sessionmaker),
-        networks=NetworkService(
-            sessionmaker, wakeup=runner.wakeup, operation_timeout=settings.operation_timeout
-        ),
-        ports=PortService(sessionmaker, wakeup=runner.wakeup),
-        floating_ips=FloatingIPService(sessionmaker, wakeup=runner.wakeup),
-        security_groups=SecurityGroupService(
+        networks=NetworkService(sessionmaker, operations=operations, wakeup=runner.wakeup),
+        ports=PortService(sessionmaker, operations=operations, wakeup=runner.wakeup),
+        floating_ips=FloatingIPService(
             sessionmaker,
-            clock=clock,
-            operation_timeout=settings.operation_timeout,
+            operations=operations,
+            server_owner=server_project,
             wakeup=runner.wakeup,
+        ),
+        security_groups=SecurityGroupService(
+            sessionmaker, operations=operations, wakeup=runner.wakeup
         ),
         volumes=volumes,
         volume_snapshots=SnapshotService(

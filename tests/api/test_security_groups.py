@@ -18,14 +18,10 @@ from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation, OpState
 from stackgate.network.models import Port
+from stackgate.network.public import ensure_default_group, resolve_groups, set_port_groups
+from stackgate.network.security_groups.errors import UnknownSecurityGroup
+from stackgate.network.security_groups.service import SecurityGroupUoW
 from stackgate.network.seed import PUBLIC_NETWORK_ID
-from stackgate.network.sg_errors import UnknownSecurityGroup
-from stackgate.network.sg_service import (
-    SecurityGroupUoW,
-    ensure_default_group,
-    resolve_groups,
-    set_port_groups,
-)
 from stackgate.providers.network import RuleSpec
 
 SG = "/api/v1/security-groups"
@@ -82,7 +78,9 @@ async def make_port(container: Container, group_ids: list[str]) -> str:
         )
         uow.session.add(port)
         await uow.session.flush()
-        await set_port_groups(uow, port.id, await resolve_groups(uow, ctx, group_ids))
+        await set_port_groups(
+            uow, port.id, await resolve_groups(uow, ctx, group_ids, operations=container.operations)
+        )
         await uow.commit()
         return port.id
 
@@ -117,12 +115,18 @@ class TestDefaultGroup:
         web = await new_group(client)
         ctx = RequestContext(project_id=DEFAULT_PROJECT_ID)
         async with SecurityGroupUoW(container.sessionmaker) as uow:
-            default = await ensure_default_group(uow, DEFAULT_PROJECT_ID)
-            assert [g.id for g in await resolve_groups(uow, ctx, [])] == [default.id]
-            found = await resolve_groups(uow, ctx, ["web", "default", web["id"]])
+            default = await ensure_default_group(
+                uow, DEFAULT_PROJECT_ID, operations=container.operations
+            )
+            assert [
+                g.id for g in await resolve_groups(uow, ctx, [], operations=container.operations)
+            ] == [default.id]
+            found = await resolve_groups(
+                uow, ctx, ["web", "default", web["id"]], operations=container.operations
+            )
             assert [g.id for g in found] == [web["id"], default.id]
             with pytest.raises(UnknownSecurityGroup) as caught:
-                await resolve_groups(uow, ctx, ["nope"])
+                await resolve_groups(uow, ctx, ["nope"], operations=container.operations)
             assert caught.value.extra["field"] == "security_groups"
 
     async def test_rename_and_delete_rules(

@@ -12,7 +12,7 @@ Phases recorded on op.phase: submit (waiting for ports and volume) -> spawn -> p
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackgate.block_storage import public as block_storage_service
 from stackgate.compute.states import TaskState, VmState
 from stackgate.compute.steps import BuildFacts, OperationFacts, PortFact, Step, VolumeFact
+from stackgate.core.clock import SystemClock
+from stackgate.core.operations import OperationFactory
 from stackgate.core.tags import tag_for
 from stackgate.core.uow import UnitOfWork
-from stackgate.network import service as network_service
+from stackgate.network import public as network
 from stackgate.providers.base import (
     Provider,
     ProviderError,
@@ -38,6 +40,7 @@ SPAWNING = "spawning"
 VOLUME_ATTACH = "volume_attach"
 COMPENSATE = "compensate"
 
+_RELEASE_OPERATIONS = OperationFactory(SystemClock(), timedelta(seconds=600))
 _STEP_OF_PHASE = {
     "submit": NETWORKING,
     "spawn": SPAWNING,
@@ -51,7 +54,7 @@ _READY = ("available", "in-use", "reserved", "attaching")
 
 async def load_facts(session: AsyncSession, server_id: str) -> BuildFacts:
     """Read the server's ports and volumes (short read transaction of a step)."""
-    ports = await network_service.ports_of_server(session, server_id)
+    ports = await network.ports_of_server(session, server_id)
     volumes = (await block_storage_service.volumes_of_servers(session, [server_id])).get(
         server_id, []
     )
@@ -209,7 +212,8 @@ async def release_resources(uow: UnitOfWork, server_id: str, *, build_failed: bo
     """The rows side of deleting a server or undoing its build: ports get their delete
     operations (floating IPs disassociated), the boot volume is deleted (on a failed build, or
     with delete_on_termination) or detached, data volumes become available again."""
-    await network_service.release_server_ports(uow, None, server_id)
+    # Compute's worker is not handed the configured factory yet (the compute side of issue 12).
+    await network.release_server_ports(uow, None, server_id, operations=_RELEASE_OPERATIONS)
     session = uow.session
     volumes = (await block_storage_service.volumes_of_servers(session, [server_id])).get(
         server_id, []

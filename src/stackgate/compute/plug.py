@@ -15,26 +15,35 @@ from stackgate.compute.models import Server
 from stackgate.compute.schemas import ServerCreate, ServerDetail
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import InvalidInput
+from stackgate.core.operations import OperationFactory
 from stackgate.core.uow import UnitOfWork
-from stackgate.network import service as network_service
-from stackgate.network import sg_service
+from stackgate.network import public as network
 
 
 async def plug(
-    uow: UnitOfWork, ctx: RequestContext, server: Server, data: ServerCreate, image: Image
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    server: Server,
+    data: ServerCreate,
+    image: Image,
+    operations: OperationFactory,
 ) -> dict[str, Any]:
     """Ports (one per network, with the groups), the boot volume and the data volumes'
     reservations of a new server; returns the create operation's params naming them."""
     if data.networks is None:
-        networks = [await network_service.ensure_private_network(uow, ctx.project_id)]
+        networks = [
+            await network.ensure_private_network(uow, ctx.project_id, operations=operations)
+        ]
     else:
-        networks = await network_service.resolve_networks(uow, ctx, data.networks)
+        networks = await network.resolve_networks(uow, ctx, data.networks)
     # No groups named means the project's default group (made on first use).
-    groups = await sg_service.resolve_groups(uow, ctx, list(data.security_groups or []))
+    groups = await network.resolve_groups(
+        uow, ctx, list(data.security_groups or []), operations=operations
+    )
     port_ids = []
-    for network in networks:
-        port = await network_service.create_server_port(
-            uow, ctx, network, groups, server.id, ctx.user_id
+    for net in networks:
+        port = await network.create_server_port(
+            uow, ctx, net, groups, server.id, ctx.user_id, operations=operations
         )
         port_ids.append(port.id)
     boot_volume_id = None
@@ -63,7 +72,7 @@ async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[S
     ids = [server.id for server in servers]
     if not ids:
         return []
-    networking = await network_service.server_networking(session, ids)
+    networking = await network.server_networking(session, ids)
     volumes = await block_storage_service.volumes_of_servers(session, ids)
     found = []
     for server in servers:

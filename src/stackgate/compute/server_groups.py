@@ -20,8 +20,7 @@ from stackgate.compute.states import Action, Status
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
 from stackgate.identity.public import policy
-from stackgate.network import service as network_service
-from stackgate.network import sg_service
+from stackgate.network import public as network
 
 
 class ServerSecurityGroupService:
@@ -39,11 +38,13 @@ class ServerSecurityGroupService:
                 raise ServerNotFound(server_id)
             # The cloud admin acts on another project's server with that project's groups.
             owner = replace(ctx, project_id=server.project_id)
-            (group,) = await sg_service.resolve_groups(uow, owner, [data.name])
+            (group,) = await network.resolve_groups(
+                uow, owner, [data.name], operations=self._servers.operations
+            )
             ports = (await load_facts(uow.session, server.id)).ports
             if not ports:
                 raise ServerHasNoPorts(server.id)
-            current = await sg_service.groups_of_ports(uow.session, [p.id for p in ports])
+            current = await network.groups_of_ports(uow.session, [p.id for p in ports])
             on_ports = [p.id for p in ports if any(g.id == group.id for g in current[p.id])]
             if add and len(on_ports) == len(ports):
                 raise GroupAlreadyOnServer(server.id, data.name)
@@ -53,15 +54,14 @@ class ServerSecurityGroupService:
                 groups = [g for g in current[port.id] if g.id != group.id]
                 if add:
                     groups.append(group)
-                await sg_service.set_port_groups(uow, port.id, groups)
-                network_service.queue(
+                await network.set_port_groups(uow, port.id, groups)
+                network.queue_port_update(
                     uow,
+                    ctx,
                     project_id=server.project_id,
-                    resource_type="port",
-                    resource_id=port.id,
-                    action="update",
-                    ctx=ctx,
+                    port_id=port.id,
                     params={"security_group_ids": [g.id for g in groups]},
+                    operations=self._servers.operations,
                 )
             action = Action.ADD_SECURITY_GROUP if add else Action.REMOVE_SECURITY_GROUP
             # Logged in the instance action log; the port operations do the cloud's part.

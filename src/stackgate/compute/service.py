@@ -30,7 +30,7 @@ from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate, InvalidInput
 from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
 from stackgate.core.ids import new_id
-from stackgate.core.operations import Operation
+from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity.public import policy, quotas
@@ -110,6 +110,11 @@ class ServerService:
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def operations(self) -> OperationFactory:
+        """Operations with the configured deadline (network queues a server's ports with it)."""
+        return OperationFactory(self._clock, timedelta(seconds=self._config.operation_timeout))
 
     def wake(self) -> None:
         """Tell an in-process worker there is work (separate workers poll)."""
@@ -210,7 +215,7 @@ class ServerService:
                 updated_at=now,
             )
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
-            params = await plug(uow, ctx, server, data, image)
+            params = await plug(uow, ctx, server, data, image, self.operations)
             (detail,) = await details_of(uow.session, [server])
             server.ip_address = first_fixed_address(detail)
             uow.servers.add(server)

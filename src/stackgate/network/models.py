@@ -1,6 +1,8 @@
 """Network tables (Neutron): networks, subnets, ports with their fixed IPs, security groups and
-rules, floating IPs. StackGate allocates addresses itself (network/ipam.py) and tells the cloud
-which ones to use, so uniqueness is a database constraint, safe under concurrency."""
+rules, floating IPs; every sub-feature reads several of them (a port's addresses, a floating
+IP's port, a port's groups). StackGate allocates addresses itself (semantics/ipam.py) and
+tells the cloud which ones to use, so uniqueness is a database constraint, safe under
+concurrency."""
 
 from __future__ import annotations
 
@@ -11,6 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stackgate.core.clock import utcnow
 from stackgate.core.db import Base, IdMixin, TimestampMixin, VersionMixin
+
+
+class Status:
+    """Neutron's statuses of networks, subnets, ports and floating IPs."""
+
+    BUILD = "BUILD"
+    ACTIVE = "ACTIVE"
+    DOWN = "DOWN"
+    ERROR = "ERROR"
 
 
 class Network(IdMixin, TimestampMixin, VersionMixin, Base):

@@ -18,7 +18,7 @@ from stackgate.core.context import RequestContext
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import tag_for
 from stackgate.core.uow import UnitOfWork
-from stackgate.network.sg_service import ensure_default_group
+from stackgate.network.public import ensure_default_group
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
 from tests.integration.helpers import (
@@ -38,7 +38,7 @@ async def default_group_settled(container: Container, ctx: RequestContext) -> No
     (made on first use, with operations of its own) is made and synced beforehand, and the
     servers are made without networks, so each has exactly one operation."""
     async with UnitOfWork(container.sessionmaker) as uow:
-        await ensure_default_group(uow, ctx.project_id)
+        await ensure_default_group(uow, ctx.project_id, operations=container.operations)
         await uow.commit()
     await container.runner.drain()
     assert all(op.state == OpState.DONE for op in await all_operations(container))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.providers.base import ProviderBadRequest, ProviderConflict, ProviderUnavailable
 from stackgate.providers.simulator.tables import SimIPAllocation, SimServer, SimSubnet
+from stackgate.semantics import ipam as subnet_math
 
 SUBNET = ipaddress.IPv4Network("10.0.0.0/16")
 GATEWAY = SUBNET.network_address + 1
@@ -56,36 +57,18 @@ def parse_cidr(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         ) from exc
 
 
-def usable_range(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
-    """The addresses a port may hold: all but the network and IPv4 broadcast (/31, /32: all)."""
-    first, last = int(net.network_address), int(net.broadcast_address)
-    if net.version == 4 and net.prefixlen >= 31:
-        return first, last
-    return first + 1, (last - 1 if net.version == 4 else last)
-
-
 def default_pools(
     net: ipaddress.IPv4Network | ipaddress.IPv6Network, gateway: str | None
 ) -> list[list[str]]:
     """The whole usable range without the gateway, as Neutron computes it."""
-    first, last = usable_range(net)
-    ranges = [(first, last)]
-    if gateway is not None:
-        g = int(ipaddress.ip_address(gateway))
-        ranges = [(a, b) for a, b in ((first, g - 1), (g + 1, last)) if a <= b]
-    return [[str(ipaddress.ip_address(a)), str(ipaddress.ip_address(b))] for a, b in ranges]
+    return [
+        [str(ipaddress.ip_address(a)), str(ipaddress.ip_address(b))]
+        for a, b in subnet_math.default_pools(net, gateway)
+    ]
 
 
-def is_usable(net: ipaddress.IPv4Network | ipaddress.IPv6Network, address: str) -> bool:
-    """Inside the network and neither its network nor its broadcast address."""
-    try:
-        value = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if value.version != net.version or value not in net:
-        return False
-    first, last = usable_range(net)
-    return first <= int(value) <= last
+usable_range = subnet_math.usable_range
+is_usable = subnet_math.is_usable
 
 
 def is_valid_for_subnet(subnet: SimSubnet, address: str) -> bool:

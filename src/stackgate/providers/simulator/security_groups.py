@@ -32,12 +32,12 @@ from stackgate.providers.simulator.netcommon import (
     rule_dto,
 )
 from stackgate.providers.simulator.tables import SimPort, SimRule, SimSecurityGroup
+from stackgate.semantics import neutron
 
-DEFAULT = "default"
-_ETHERTYPES = ("IPv4", "IPv6")
+DEFAULT = neutron.DEFAULT_GROUP_NAME
+_ETHERTYPES = neutron.ETHERTYPES
 _PORTED = ("tcp", "udp", "sctp", "dccp", "udplite", "6", "17", "132", "33", "136")
 _ICMP = ("icmp", "ipv6-icmp", "icmpv6", "1", "58")
-_ANY_PREFIX = ("0.0.0.0/0", "::/0")
 
 
 def _normalise(spec: RuleSpec) -> RuleSpec:
@@ -100,17 +100,18 @@ def _normalise(spec: RuleSpec) -> RuleSpec:
 
 
 def _key(spec: RuleSpec) -> str:
-    prefix = None if spec.remote_ip_prefix in _ANY_PREFIX else spec.remote_ip_prefix
-    parts = (
-        spec.direction,
-        spec.ethertype,
-        spec.protocol,
-        spec.port_range_min,
-        spec.port_range_max,
-        prefix,
-        spec.remote_group_id,
+    """The control plane's rule key, so the two judge duplicates alike."""
+    return neutron.rule_key(
+        neutron.Rule(
+            direction=spec.direction,
+            ethertype=spec.ethertype,
+            protocol=spec.protocol,
+            port_range_min=spec.port_range_min,
+            port_range_max=spec.port_range_max,
+            remote_ip_prefix=spec.remote_ip_prefix,
+            remote_group_id=spec.remote_group_id,
+        )
     )
-    return "|".join("" if p is None else str(p) for p in parts)
 
 
 async def rules_of(session: AsyncSession, group_ids: Sequence[str]) -> dict[str, list[SimRule]]:
@@ -162,13 +163,11 @@ async def add_rule(session: AsyncSession, spec: RuleSpec, now: datetime) -> SimR
 
 
 def _templates(group_id: str, *, default: bool) -> list[RuleSpec]:
-    rules = [RuleSpec(group_id, "egress", ethertype) for ethertype in _ETHERTYPES]
-    if default:
-        rules += [
-            RuleSpec(group_id, "ingress", ethertype, remote_group_id=group_id)
-            for ethertype in _ETHERTYPES
-        ]
-    return rules
+    rules = neutron.default_group_rules(group_id) if default else neutron.egress_defaults()
+    return [
+        RuleSpec(group_id, r.direction, r.ethertype, remote_group_id=r.remote_group_id)
+        for r in rules
+    ]
 
 
 async def _make_group(
@@ -197,7 +196,7 @@ async def default_group(session: AsyncSession, project_id: str, now: datetime) -
     if group is not None:
         return group
     spec = SecurityGroupSpec(
-        name=DEFAULT, project_id=project_id, description="Default security group"
+        name=DEFAULT, project_id=project_id, description=neutron.DEFAULT_GROUP_DESCRIPTION
     )
     try:
         async with session.begin_nested():

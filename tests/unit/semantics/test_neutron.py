@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stackgate.network.rules import (
+from stackgate.semantics.neutron import (
+    InvalidRule,
     Rule,
     default_group_rules,
     egress_defaults,
@@ -16,7 +17,6 @@ from stackgate.network.rules import (
     renormalise,
     rule_key,
 )
-from stackgate.network.sg_errors import InvalidRule
 
 GID = "11111111-1111-1111-1111-111111111111"
 

@@ -1,5 +1,6 @@
 """IP address management rules, pure (no I/O): subnet defaults and checks as Neutron applies
 them (neutron/ipam/utils.py, neutron/db/ipam_backend_mixin.py), and picking a free address.
+The control plane plans its subnets with them and the simulator checks the ones it is given.
 
 The database, not this module, guarantees an address is never handed out twice (the primary
 key of ip_allocation); the caller locks the subnet row so concurrent picks serialise.
@@ -12,7 +13,25 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from stackgate.network.errors import InvalidAddress, InvalidSubnet
+
+class _Refused(ValueError):
+    """A refusal naming the request field at fault (`extra["field"]`)."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.reason = detail
+        self.detail = f"{field}: {detail}"
+        self.extra = {"field": field}
+
+
+class InvalidSubnet(_Refused):
+    """A CIDR, gateway or allocation pool that breaks Neutron's subnet rules."""
+
+
+class InvalidAddress(_Refused):
+    """Neutron's InvalidIpForSubnet: the address is not one the subnet can hand out."""
+
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -70,6 +89,28 @@ def usable_range(net: IPNetwork) -> tuple[int, int]:
     return first + 1, last - (1 if net.version == 4 else 0)
 
 
+def default_pools(net: IPNetwork, gateway: str | None) -> list[tuple[int, int]]:
+    """The usable range without the gateway, as Neutron computes it: one range, or two when
+    the gateway lies inside it (either may be empty and is then left out)."""
+    first, last = usable_range(net)
+    if gateway is None:
+        return [(first, last)] if first <= last else []
+    g = int(ipaddress.ip_address(gateway))
+    return [(a, b) for a, b in ((first, g - 1), (g + 1, last)) if a <= b]
+
+
+def is_usable(net: IPNetwork, address: str) -> bool:
+    """Inside the network and neither its network nor its IPv4 broadcast address."""
+    try:
+        value = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if value.version != net.version or value not in net:
+        return False
+    first, last = usable_range(net)
+    return first <= int(value) <= last
+
+
 def default_gateway(net: IPNetwork) -> str | None:
     """The first usable address; none on a /31 or /32, whose addresses are all for hosts."""
     if _tiny(net):
@@ -101,21 +142,13 @@ def plan_subnet(
         default = default_gateway(net)
         gateway = ipaddress.ip_address(default) if default else None
     if pool is None:
-        start, end = first, last
-        if gateway is not None and not _tiny(net):
-            # The gateway is at an end of the range by default; elsewhere Neutron splits the
-            # pool in two, and one pool is what this table holds: keep the larger side.
-            g = int(gateway)
-            if g == first:
-                start = first + 1
-            elif g == last:
-                end = last - 1
-            elif g - first >= last - g:
-                end = g - 1
-            else:
-                start = g + 1
-        if start > end:
+        # The gateway is at an end of the range by default; elsewhere Neutron splits the pool
+        # in two, and one pool is what the control plane holds: keep the larger side (the
+        # lower one on a tie). /31 and /32 hand out every address, the gateway's too.
+        pools = default_pools(net, None if gateway is None or _tiny(net) else str(gateway))
+        if not pools:
             raise InvalidSubnet("cidr", f"{net} leaves no address for hosts")
+        start, end = max(pools, key=lambda r: (r[1] - r[0], -r[0]))
     else:
         lo = _address(pool[0], "allocation_pool.start")
         hi = _address(pool[1], "allocation_pool.end")

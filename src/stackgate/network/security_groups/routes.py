@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
-from stackgate.network.sg_schemas import (
+from stackgate.network.security_groups.schemas import (
     GroupCreate,
     GroupList,
     GroupRead,
@@ -18,7 +18,7 @@ from stackgate.network.sg_schemas import (
     RuleList,
     RuleRead,
 )
-from stackgate.network.sg_service import GroupDetail, SecurityGroupService
+from stackgate.network.security_groups.service import GroupDetail, SecurityGroupService
 
 
 async def _groups(request: Request) -> SecurityGroupService:

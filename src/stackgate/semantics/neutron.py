@@ -1,5 +1,6 @@
-"""Security group rules, normalised and validated as Neutron does (reference/openstack.md 4.2,
-neutron/db/securitygroups_db.py). Pure: no I/O, no framework.
+"""Neutron's security group rules, normalised and validated as Neutron does
+(reference/openstack.md 4.2, neutron/db/securitygroups_db.py), their key, and the rules a new
+group starts with. Pure: the control plane and the simulator both read these.
 
 Normal form, so two spellings of one rule get one `rule_key` (the duplicate check):
 - protocol: lower case; `any`/`""`/None -> None (any); the numbers of named protocols become
@@ -18,7 +19,17 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from stackgate.network.sg_errors import InvalidRule
+
+class InvalidRule(ValueError):
+    """A rule Neutron would refuse; `field` names the request field at fault."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.reason = detail
+        self.detail = f"{field}: {detail}"
+        self.extra = {"field": field}
+
 
 DIRECTIONS = ("ingress", "egress")
 ETHERTYPES = ("IPv4", "IPv6")
@@ -78,7 +89,9 @@ class Rule:
 
 
 def rule_key(rule: Rule) -> str:
-    """direction|ethertype|protocol|min|max|prefix|group, with `*` for any; fits 255 chars."""
+    """direction|ethertype|protocol|min|max|prefix|group, with `*` for any; fits 255 chars.
+
+    Stored in the control plane's `rule_key` column: the format must not change."""
     prefix = None if rule.remote_ip_prefix in ANY_PREFIX else rule.remote_ip_prefix
     parts = (
         rule.direction,
@@ -235,6 +248,11 @@ def renormalise(rule: Rule) -> Rule:
         remote_ip_prefix=rule.remote_ip_prefix,
         remote_group_id=rule.remote_group_id,
     )
+
+
+# The group Neutron makes for each project on first need; no other group may take the name.
+DEFAULT_GROUP_NAME = "default"
+DEFAULT_GROUP_DESCRIPTION = "Default security group"
 
 
 def egress_defaults() -> list[Rule]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stackgate.core.ids import new_id
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.repository import like_pattern, paginate
 from stackgate.network.models import PortSecurityGroup, SecurityGroup, SecurityGroupRule
+from stackgate.semantics import neutron
 
 GROUP_SORTS = {
     "created_at": SecurityGroup.created_at,
@@ -36,12 +39,6 @@ class SecurityGroupRepository:
         """Any project's group: for the cloud admin, the worker and the reconciler."""
         return await self.session.get(SecurityGroup, group_id, populate_existing=True)
 
-    async def get_many(self, group_ids: Sequence[str]) -> Sequence[SecurityGroup]:
-        if not group_ids:
-            return []
-        stmt = select(SecurityGroup).where(SecurityGroup.id.in_(list(group_ids)))
-        return (await self.session.scalars(stmt)).all()
-
     async def default_of(self, project_id: str) -> SecurityGroup | None:
         stmt = select(SecurityGroup).where(SecurityGroup.default_for == project_id)
         return (await self.session.scalars(stmt)).first()
@@ -63,8 +60,44 @@ class SecurityGroupRepository:
             self.session, stmt, columns=GROUP_SORTS, id_column=SecurityGroup.id, request=page
         )
 
-    def add(self, obj: SecurityGroup | SecurityGroupRule) -> None:
-        self.session.add(obj)
+    def add_group(
+        self, *, project_id: str, name: str, description: str | None, default: bool, now: datetime
+    ) -> tuple[SecurityGroup, builtins.list[SecurityGroupRule]]:
+        """A new group with the rules Neutron starts it with (the default group: 4)."""
+        group = SecurityGroup(
+            id=new_id(),
+            project_id=project_id,
+            name=name,
+            description=description,
+            default_for=project_id if default else None,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(group)
+        starting = neutron.default_group_rules(group.id) if default else neutron.egress_defaults()
+        return group, [self.add_rule(group, rule, None, now=now) for rule in starting]
+
+    def add_rule(
+        self, group: SecurityGroup, rule: neutron.Rule, description: str | None, *, now: datetime
+    ) -> SecurityGroupRule:
+        """A rule row in normal form; its key is the duplicate check (unique per group)."""
+        row = SecurityGroupRule(
+            id=new_id(),
+            security_group_id=group.id,
+            project_id=group.project_id,
+            direction=rule.direction,
+            ethertype=rule.ethertype,
+            protocol=rule.protocol,
+            port_range_min=rule.port_range_min,
+            port_range_max=rule.port_range_max,
+            remote_ip_prefix=rule.remote_ip_prefix,
+            remote_group_id=rule.remote_group_id,
+            description=description,
+            rule_key=rule.key,
+            created_at=now,
+        )
+        self.session.add(row)
+        return row
 
     async def remove_group(self, group: SecurityGroup) -> None:
         """Remove a group and its rules (the cloud has deleted them)."""
@@ -126,29 +159,6 @@ class SecurityGroupRepository:
             .where(PortSecurityGroup.security_group_id == group_id)
         )
         return int(await self.session.scalar(stmt) or 0)
-
-    async def groups_of_port(self, port_id: str) -> builtins.list[str]:
-        stmt = select(PortSecurityGroup.security_group_id).where(
-            PortSecurityGroup.port_id == port_id
-        )
-        return list((await self.session.scalars(stmt)).all())
-
-    async def set_port_groups(self, port_id: str, group_ids: Sequence[str]) -> None:
-        """Replace the port's links (order-insensitive; duplicates collapse)."""
-        current = set(await self.groups_of_port(port_id))
-        wanted = set(group_ids)
-        gone = current - wanted
-        if gone:
-            await self.session.execute(
-                delete(PortSecurityGroup)
-                .where(
-                    PortSecurityGroup.port_id == port_id,
-                    PortSecurityGroup.security_group_id.in_(gone),
-                )
-                .execution_options(synchronize_session=False)
-            )
-        for gid in sorted(wanted - current):
-            self.session.add(PortSecurityGroup(port_id=port_id, security_group_id=gid))
 
     # quota usage
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stackgate.network import ipam
-from stackgate.network.errors import InvalidAddress, InvalidSubnet
+from stackgate.semantics import ipam
+from stackgate.semantics.ipam import InvalidAddress, InvalidSubnet
 
 
 class TestPlanSubnet:

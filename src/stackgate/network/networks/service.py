@@ -1,18 +1,25 @@
 """Network and subnet use cases (Neutron's /networks and /subnets): each one unit of work
-with policy and quota; the cloud side is queued for the network worker."""
+with policy and quota; the cloud side is queued for the network worker. Also the pieces other
+use cases run inside their own unit of work: the project's `private` network made on first
+use, network references of a server create, and the quota usage."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.context import RequestContext
+from stackgate.core.errors import AmbiguousReference
+from stackgate.core.ids import new_id
+from stackgate.core.operations import OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity.public import policy, quotas
-from stackgate.network import ipam
-from stackgate.network.errors import (
+from stackgate.identity.public import IdentityRepository, policy, quotas
+from stackgate.network.errors import ExternalNetworkForPorts, InvalidSubnet, UnknownNetworkReference
+from stackgate.network.models import Network, Status, Subnet
+from stackgate.network.networks.errors import (
     NetworkInUse,
     NetworkNotFound,
     NotNetworkOwner,
@@ -20,19 +27,111 @@ from stackgate.network.errors import (
     SubnetInUse,
     SubnetNotFound,
 )
-from stackgate.network.models import Network, Subnet
-from stackgate.network.repository import NetworkRepository
-from stackgate.network.schemas import NetworkCreate, NetworkUpdate, SubnetCreate, SubnetUpdate
-from stackgate.network.service import (
-    OPERATION_TIMEOUT,
-    Status,
-    deleting,
-    ensure_private_network,
-    network_usage,
-    new_subnet,
-    queue,
-    supersede,
+from stackgate.network.networks.repository import NetworkRepository
+from stackgate.network.networks.schemas import (
+    NetworkCreate,
+    NetworkUpdate,
+    SubnetCreate,
+    SubnetUpdate,
 )
+from stackgate.network.repository import deleting, supersede
+from stackgate.network.seed import PRIVATE_CIDR, PRIVATE_NETWORK_NAME, PRIVATE_SUBNET_NAME
+from stackgate.semantics import ipam
+
+
+async def network_usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
+    """networks, subnets, ports and floating_ips of the project (quota usage)."""
+    return await NetworkRepository(uow.session).usage(project_id)
+
+
+def plan_subnet(
+    cidr: str,
+    *,
+    gateway_ip: str | None = None,
+    no_gateway: bool = False,
+    pool: tuple[str, str] | None = None,
+) -> ipam.SubnetPlan:
+    """Neutron's subnet rules and defaults, refusals as this feature's 422."""
+    try:
+        return ipam.plan_subnet(cidr, gateway_ip=gateway_ip, no_gateway=no_gateway, pool=pool)
+    except ipam.InvalidSubnet as exc:
+        raise InvalidSubnet(exc.field, exc.reason) from None
+
+
+def new_subnet(network: Network, plan: ipam.SubnetPlan, **fields: Any) -> Subnet:
+    return Subnet(
+        id=new_id(),
+        network_id=network.id,
+        cidr=plan.cidr,
+        ip_version=plan.ip_version,
+        gateway_ip=plan.gateway_ip,
+        pool_start=plan.pool_start,
+        pool_end=plan.pool_end,
+        status=Status.BUILD,
+        **fields,
+    )
+
+
+async def ensure_private_network(
+    uow: UnitOfWork, project_id: str, *, operations: OperationFactory
+) -> Network:
+    """The project's `private` network (subnet `private-subnet`), made on first use with its
+    create operations; one per project even under concurrency."""
+    repo = NetworkRepository(uow.session)
+    found = await repo.private_network(project_id)
+    if found is not None:
+        return found
+    # Serialise with other first uses in this project; default_for is unique as a last guard.
+    await IdentityRepository(uow.session).lock_project(project_id)
+    found = await repo.private_network(project_id)
+    if found is not None:
+        return found
+    network = Network(
+        id=new_id(),
+        project_id=project_id,
+        name=PRIVATE_NETWORK_NAME,
+        shared=False,
+        external=False,
+        admin_state_up=True,
+        status=Status.BUILD,
+        default_for=project_id,
+    )
+    repo.add(network)
+    subnet = new_subnet(
+        network,
+        plan_subnet(PRIVATE_CIDR),
+        project_id=project_id,
+        name=PRIVATE_SUBNET_NAME,
+        enable_dhcp=True,
+    )
+    repo.add(subnet)
+    await repo.flush()
+    for kind, row_id in (("network", network.id), ("subnet", subnet.id)):
+        uow.operations.add(
+            operations.due_now(
+                project_id=project_id, resource_type=kind, resource_id=row_id, action="create"
+            )
+        )
+    return network
+
+
+async def resolve_networks(
+    uow: UnitOfWork, ctx: RequestContext, refs: Sequence[str]
+) -> list[Network]:
+    """Networks a server may be plugged into, by id or name: the caller's or shared ones, not
+    external; unknown -> 400 naming `networks`."""
+    repo = NetworkRepository(uow.session)
+    found: dict[str, Network] = {}
+    for ref in refs:
+        matches = list(await repo.find_networks(None if ctx.is_admin else ctx.project_id, ref))
+        if not matches or await deleting(uow, matches[0].id):
+            raise UnknownNetworkReference("networks", ref)
+        if len(matches) > 1:
+            raise AmbiguousReference("networks", ref)
+        if matches[0].external:
+            raise ExternalNetworkForPorts("networks", ref)
+        found.setdefault(matches[0].id, matches[0])
+    return list(found.values())
 
 
 class NetworkUoW(UnitOfWork):
@@ -40,25 +139,6 @@ class NetworkUoW(UnitOfWork):
 
     def _attach(self, session: AsyncSession) -> None:
         self.networks = NetworkRepository(session)
-
-
-class NetworkUseCases:
-    """What the network-side services share: their sessions and the in-process worker."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        wakeup: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._wakeup = wakeup
-
-    def uow(self) -> NetworkUoW:
-        return NetworkUoW(self._sessionmaker)
-
-    def wake(self) -> None:
-        self._wakeup()
 
 
 def may_see(ctx: RequestContext, network: Network) -> bool:
@@ -80,16 +160,23 @@ async def owned_network(uow: NetworkUoW, ctx: RequestContext, ref: str, what: st
     return network
 
 
-class NetworkService(NetworkUseCases):
+class NetworkService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
+        operations: OperationFactory,
         wakeup: Callable[[], None] = lambda: None,
-        operation_timeout: float = OPERATION_TIMEOUT,
     ) -> None:
-        super().__init__(sessionmaker, wakeup=wakeup)
-        self._timeout = operation_timeout
+        self._sessionmaker = sessionmaker
+        self._operations = operations
+        self._wakeup = wakeup
+
+    def uow(self) -> NetworkUoW:
+        return NetworkUoW(self._sessionmaker)
+
+    def wake(self) -> None:
+        self._wakeup()
 
     # networks
 
@@ -102,7 +189,7 @@ class NetworkService(NetworkUseCases):
         async with self.uow() as uow:
             made = await uow.networks.private_network(ctx.project_id) is None
             if made:
-                await ensure_private_network(uow, ctx.project_id)
+                await ensure_private_network(uow, ctx.project_id, operations=self._operations)
                 await uow.commit()
             result = await uow.networks.list_networks(
                 ctx.project_id, name=name, status=status, page=page
@@ -117,7 +204,7 @@ class NetworkService(NetworkUseCases):
         if data.shared or data.external:
             policy.enforce(ctx, "network:external")
         async with self.uow() as uow:
-            await ensure_private_network(uow, ctx.project_id)
+            await ensure_private_network(uow, ctx.project_id, operations=self._operations)
             await quotas.enforce(uow, ctx.project_id, {"networks": 1}, network_usage)
             network = Network(
                 project_id=ctx.project_id,
@@ -162,12 +249,12 @@ class NetworkService(NetworkUseCases):
         async with self.uow() as uow:
             network = await owned_network(uow, ctx, network_id, "delete it")
             ports = await uow.networks.count_ports(network.id)
-            ports += await uow.networks.count_floating_ips(network.id)
             if ports:
                 raise NetworkInUse(network.id, ports)
+            now = self._operations.clock.now()
             for subnet in await uow.networks.subnets_of(network.id):
-                await supersede(uow, subnet.id, "the network is being deleted")
-            if not await supersede(uow, network.id, "superseded by delete"):
+                await supersede(uow, subnet.id, "the network is being deleted", now=now)
+            if not await supersede(uow, network.id, "superseded by delete", now=now):
                 self._queue(uow, ctx, network.project_id, "network", network.id, "delete")
             await uow.commit()
         self.wake()
@@ -180,7 +267,7 @@ class NetworkService(NetworkUseCases):
         overlapping another subnet of the network -> 409."""
         policy.enforce(ctx, "network:write")
         explicit_gateway = "gateway_ip" in data.model_fields_set
-        plan = ipam.plan_subnet(
+        plan = plan_subnet(
             data.cidr,
             gateway_ip=data.gateway_ip,
             no_gateway=explicit_gateway and data.gateway_ip is None,
@@ -253,7 +340,8 @@ class NetworkService(NetworkUseCases):
             used = await uow.networks.count_allocations(subnet.id)
             if used:
                 raise SubnetInUse(subnet.id, used)
-            if not await supersede(uow, subnet.id, "superseded by delete"):
+            now = self._operations.clock.now()
+            if not await supersede(uow, subnet.id, "superseded by delete", now=now):
                 self._queue(
                     uow, ctx, subnet.project_id or ctx.project_id, "subnet", subnet.id, "delete"
                 )
@@ -270,12 +358,13 @@ class NetworkService(NetworkUseCases):
         resource_id: str,
         action: str,
     ) -> None:
-        queue(
-            uow,
-            project_id=project_id or ctx.project_id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            action=action,
-            ctx=ctx,
-            timeout=self._timeout,
+        uow.operations.add(
+            self._operations.due_now(
+                project_id=project_id or ctx.project_id,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                action=action,
+                user_id=ctx.user_id,
+                request_id=ctx.request_id,
+            )
         )

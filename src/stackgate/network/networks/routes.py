@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
-from stackgate.network.network_service import NetworkService
-from stackgate.network.schemas import (
+from stackgate.network.networks.schemas import (
     NetworkCreate,
     NetworkList,
     NetworkRead,
@@ -21,6 +20,7 @@ from stackgate.network.schemas import (
     SubnetRead,
     SubnetUpdate,
 )
+from stackgate.network.networks.service import NetworkService
 
 
 async def _service(request: Request) -> NetworkService:

@@ -1,41 +1,25 @@
-"""Security group use cases. The functions compute and network call inside their own unit of
-work live in sg_common.py and are re-exported here (ensure_default_group, resolve_groups,
-set_port_groups, sg_usage)."""
+"""Security group use cases, and what other use cases run inside their own unit of work: the
+project's default group made on first use (ensure_default_group), group references
+(resolve_groups) and the quota usage (sg_usage)."""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
-from stackgate.core.operations import Operation
+from stackgate.core.errors import AmbiguousReference
+from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity.public import IdentityRepository, policy, quotas
-from stackgate.network import rules as sg_rules
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
-from stackgate.network.sg_common import (
-    DEFAULT_NAME,
-    GROUP,
-    RULE,
-    deleting,
-    is_default,
-    new_group,
-    new_operation,
-    rule_row,
-)
-from stackgate.network.sg_common import ensure_default_group as ensure_default_group
-from stackgate.network.sg_common import groups_of_ports as groups_of_ports
-from stackgate.network.sg_common import resolve_groups as resolve_groups
-from stackgate.network.sg_common import set_port_groups as set_port_groups
-from stackgate.network.sg_common import sg_usage as sg_usage
-from stackgate.network.sg_errors import (
+from stackgate.network.repository import deleting
+from stackgate.network.security_groups.errors import (
     DefaultGroupProtected,
     GroupBeingDeleted,
     InvalidRule,
@@ -44,9 +28,108 @@ from stackgate.network.sg_errors import (
     SecurityGroupInUse,
     SecurityGroupNotFound,
     SecurityGroupRuleNotFound,
+    UnknownSecurityGroup,
 )
-from stackgate.network.sg_repository import SecurityGroupRepository
-from stackgate.network.sg_schemas import GroupCreate, GroupUpdate, RuleCreate
+from stackgate.network.security_groups.repository import SecurityGroupRepository
+from stackgate.network.security_groups.schemas import GroupCreate, GroupUpdate, RuleCreate
+from stackgate.semantics import neutron
+
+GROUP = "security_group"
+RULE = "security_group_rule"
+
+
+def new_group(
+    uow: UnitOfWork,
+    ctx: RequestContext | None,
+    *,
+    project_id: str,
+    name: str,
+    description: str | None,
+    default: bool,
+    operations: OperationFactory,
+) -> tuple[SecurityGroup, list[SecurityGroupRule]]:
+    """A group row, its starting rules (adopted from the cloud by the worker) and its create
+    operation."""
+    now = operations.clock.now()
+    group, rows = SecurityGroupRepository(uow.session).add_group(
+        project_id=project_id, name=name, description=description, default=default, now=now
+    )
+    uow.operations.add(
+        operations.due_now(
+            project_id=project_id,
+            resource_type=GROUP,
+            resource_id=group.id,
+            action="create",
+            params={"default": default},
+            user_id=ctx.user_id if ctx else None,
+            request_id=ctx.request_id if ctx else None,
+            now=now,
+        )
+    )
+    return group, rows
+
+
+async def ensure_default_group(
+    uow: UnitOfWork, project_id: str, *, operations: OperationFactory
+) -> SecurityGroup:
+    """The project's `default` group, made on first use with its 4 rules (Neutron's legacy
+    defaults) and its create operation; exactly one per project even under concurrency.
+
+    The default group counts against the security_groups quota but is never refused by it."""
+    repo = SecurityGroupRepository(uow.session)
+    found = await repo.default_of(project_id)
+    if found is not None:
+        return found
+    # Serialise with other first uses of this project; default_for is unique as a last guard.
+    await IdentityRepository(uow.session).lock_project(project_id)
+    found = await repo.default_of(project_id)
+    if found is not None:
+        return found
+    group, _ = new_group(
+        uow,
+        None,
+        project_id=project_id,
+        name=neutron.DEFAULT_GROUP_NAME,
+        description=neutron.DEFAULT_GROUP_DESCRIPTION,
+        default=True,
+        operations=operations,
+    )
+    await uow.session.flush()
+    return group
+
+
+async def resolve_groups(
+    uow: UnitOfWork, ctx: RequestContext, refs: Sequence[str], *, operations: OperationFactory
+) -> list[SecurityGroup]:
+    """The caller's project's groups named (or with the ids) in `refs`, in order, without
+    duplicates; an empty list means the default group. Unknown -> 400 naming
+    `security_groups`."""
+    if not refs:
+        return [await ensure_default_group(uow, ctx.project_id, operations=operations)]
+    repo = SecurityGroupRepository(uow.session)
+    found: dict[str, SecurityGroup] = {}
+    for ref in refs:
+        if ref == neutron.DEFAULT_GROUP_NAME:
+            group = await ensure_default_group(uow, ctx.project_id, operations=operations)
+        else:
+            matches = list(await repo.find(ctx.project_id, ref))
+            by_id = [g for g in matches if g.id == ref]
+            if by_id:
+                matches = by_id
+            if not matches:
+                raise UnknownSecurityGroup("security_groups", ref)
+            if len(matches) > 1:
+                raise AmbiguousReference("security_groups", ref, "security group")
+            group = matches[0]
+        if await deleting(uow, group.id):
+            raise UnknownSecurityGroup("security_groups", ref)
+        found.setdefault(group.id, group)
+    return list(found.values())
+
+
+async def sg_usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
+    """security_groups and security_group_rules of the project (quota usage)."""
+    return await SecurityGroupRepository(uow.session).usage(project_id)
 
 
 class SecurityGroupUoW(UnitOfWork):
@@ -67,13 +150,12 @@ class SecurityGroupService:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
-        clock: Clock,
-        operation_timeout: float = 600,
+        operations: OperationFactory,
         wakeup: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._clock = clock
-        self._timeout = timedelta(seconds=operation_timeout)
+        self._operations = operations
+        self._clock = operations.clock
         self._wakeup = wakeup
 
     def uow(self) -> SecurityGroupUoW:
@@ -82,16 +164,14 @@ class SecurityGroupService:
     def _op(
         self, ctx: RequestContext, kind: str, resource_id: str, action: str, **params: object
     ) -> Operation:
-        return new_operation(
+        return self._operations.due_now(
             project_id=ctx.project_id,
             resource_type=kind,
             resource_id=resource_id,
             action=action,
-            params=params,
+            params=dict(params) if params else None,
             user_id=ctx.user_id,
             request_id=ctx.request_id,
-            now=self._clock.now(),
-            timeout=self._timeout,
         )
 
     async def _load(
@@ -117,7 +197,7 @@ class SecurityGroupService:
                 return
         async with self.uow() as uow:
             await self._lock(uow, project_id)
-            await ensure_default_group(uow, project_id)
+            await ensure_default_group(uow, project_id, operations=self._operations)
             await uow.commit()
         self._wakeup()
 
@@ -152,12 +232,12 @@ class SecurityGroupService:
     async def create(self, ctx: RequestContext, data: GroupCreate) -> GroupDetail:
         """A group with Neutron's 2 egress rules; both count against the quotas."""
         policy.enforce(ctx, "security_group:write")
-        if data.name == DEFAULT_NAME:
+        if data.name == neutron.DEFAULT_GROUP_NAME:
             raise ReservedGroupName()
         async with self.uow() as uow:
             await self._lock(uow, ctx.project_id)
-            await ensure_default_group(uow, ctx.project_id)
-            starting = len(sg_rules.egress_defaults())
+            await ensure_default_group(uow, ctx.project_id, operations=self._operations)
+            starting = len(neutron.egress_defaults())
             await quotas.enforce(
                 uow,
                 ctx.project_id,
@@ -166,13 +246,12 @@ class SecurityGroupService:
             )
             group, rows = new_group(
                 uow,
+                ctx,
                 project_id=ctx.project_id,
                 name=data.name,
                 description=data.description,
                 default=False,
-                user_id=ctx.user_id,
-                request_id=ctx.request_id,
-                timeout=self._timeout,
+                operations=self._operations,
             )
             await uow.commit()
         self._wakeup()
@@ -185,9 +264,9 @@ class SecurityGroupService:
             group = await self._load(uow, ctx, group_id)
             changes = data.model_dump(exclude_unset=True)
             if data.name is not None and data.name != group.name:
-                if is_default(group):
+                if group.default_for is not None:
                     raise DefaultGroupProtected("renamed")
-                if data.name == DEFAULT_NAME:
+                if data.name == neutron.DEFAULT_GROUP_NAME:
                     raise ReservedGroupName()
                 group.name = data.name
             if "description" in changes:
@@ -203,7 +282,7 @@ class SecurityGroupService:
         async with self.uow() as uow:
             await self._lock(uow, ctx.project_id)
             group = await self._load(uow, ctx, group_id)
-            if is_default(group) and not ctx.is_admin:
+            if group.default_for is not None and not ctx.is_admin:
                 raise DefaultGroupProtected("deleted except by the cloud admin")
             detail = await self._detail(uow, group)
             if await deleting(uow, group.id):
@@ -225,7 +304,7 @@ class SecurityGroupService:
                 )
             for resource_id in [group.id, *(r.id for r in detail.rules)]:
                 for op in await uow.operations.open_for_resource(resource_id):
-                    op.cancel("superseded by the group's delete")
+                    op.cancel("superseded by the group's delete", now=self._clock.now())
             uow.operations.add(self._op(ctx, GROUP, group.id, "delete"))
             await uow.commit()
         self._wakeup()
@@ -244,15 +323,10 @@ class SecurityGroupService:
     ) -> SecurityGroupRule:
         """Validate, normalise and queue a rule (202); an identical rule -> 409 rule_exists."""
         policy.enforce(ctx, "security_group:write")
-        rule = sg_rules.normalise(
-            direction=data.direction,
-            ethertype=data.ethertype,
-            protocol=data.protocol,
-            port_range_min=data.port_range_min,
-            port_range_max=data.port_range_max,
-            remote_ip_prefix=data.remote_ip_prefix,
-            remote_group_id=data.remote_group_id,
-        )
+        try:
+            rule = neutron.normalise(**data.model_dump(exclude={"description"}))
+        except neutron.InvalidRule as exc:
+            raise InvalidRule(exc.field, exc.reason) from None
         async with self.uow() as uow:
             await self._lock(uow, ctx.project_id)
             group = await self._writable(uow, ctx, group_id)
@@ -267,8 +341,7 @@ class SecurityGroupService:
             if existing is not None:
                 raise RuleExists(existing.id)
             await quotas.enforce(uow, group.project_id, {"security_group_rules": 1}, sg_usage)
-            row = rule_row(group, rule, data.description)
-            uow.groups.add(row)
+            row = uow.groups.add_rule(group, rule, data.description, now=self._clock.now())
             uow.operations.add(self._op(ctx, RULE, row.id, "create", security_group_id=group.id))
             try:
                 await uow.commit()
@@ -315,7 +388,7 @@ class SecurityGroupService:
             if any(op.action == "delete" for op in open_ops):
                 return rule
             for op in open_ops:
-                op.cancel("superseded by the rule's delete")
+                op.cancel("superseded by the rule's delete", now=self._clock.now())
             uow.operations.add(self._op(ctx, RULE, rule.id, "delete", security_group_id=group.id))
             await uow.commit()
         self._wakeup()

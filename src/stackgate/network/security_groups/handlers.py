@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime
 
-import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stackgate.core.operations import Operation, OpResult, OpState
+from stackgate.core.clock import Clock
+from stackgate.core.operations import Operation, OperationFactory, OpResult
 from stackgate.core.tags import tag_for
-from stackgate.network import rules as sg_rules
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
-from stackgate.network.sg_common import DEFAULT_NAME, GROUP, RULE, new_operation
-from stackgate.network.sg_errors import InvalidRule
-from stackgate.network.sg_service import SecurityGroupUoW
+from stackgate.network.security_groups.service import GROUP, RULE, SecurityGroupUoW
 from stackgate.providers.base import (
+    Provider,
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
@@ -35,21 +33,25 @@ from stackgate.providers.network import (
     RuleSpec,
     SecurityGroupSpec,
 )
-from stackgate.worker.base import ProviderHandler
-
-log = structlog.get_logger("stackgate.worker")
+from stackgate.semantics import neutron
+from stackgate.worker.handler import Kind, OperationHandler, Outcome
 
 
 @dataclass(slots=True)
-class Outcome:
-    """What a step found: done (with updates), wait (a dependency is not ready), retry (the
-    cloud was unavailable or busy), failed."""
+class GroupDetail:
+    """What a step learned: the group's cloud id and its cloud rules by our rule key, or the
+    cloud id of one rule."""
 
-    kind: str
-    message: str | None = None
     group_provider_id: str | None = None
-    rule_ids: dict[str, str] = field(default_factory=dict)  # our rule key -> cloud rule id
+    rule_ids: dict[str, str] = field(default_factory=dict)
     rule_provider_id: str | None = None
+
+
+Result = Outcome[GroupDetail]
+
+
+def _done(detail: GroupDetail | None = None) -> Result:
+    return Outcome(Kind.DONE, detail=detail or GroupDetail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,8 @@ def provider_key(rule: ProviderRule, group_pid: str, group_id: str) -> str | Non
     group itself); None when we cannot express it."""
     remote = group_id if rule.remote_group_id == group_pid else rule.remote_group_id
     try:
-        return sg_rules.renormalise(
-            sg_rules.Rule(
+        return neutron.renormalise(
+            neutron.Rule(
                 direction=rule.direction,
                 ethertype=rule.ethertype,
                 protocol=rule.protocol,
@@ -80,68 +82,58 @@ def provider_key(rule: ProviderRule, group_pid: str, group_id: str) -> str | Non
                 remote_group_id=remote,
             )
         ).key
-    except InvalidRule:
+    except neutron.InvalidRule:
         return None
 
 
-class SecurityGroupOperationHandler(ProviderHandler):
+class SecurityGroupOperationHandler(OperationHandler[SecurityGroupUoW, Facts, GroupDetail]):
     """Drives "security_group" and "security_group_rule" operations."""
 
-    async def handle(self, op_id: str, owner: str) -> None:
-        """Advance one operation by one step."""
-        facts = await self._read(op_id, owner)
-        if facts is None:
-            return
-        if isinstance(facts, Outcome):
-            outcome = facts
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        provider: Provider,
+        *,
+        clock: Clock,
+        operations: OperationFactory,
+        poll_interval: float = 0.5,
+    ) -> None:
+        super().__init__(sessionmaker, provider, clock=clock, poll_interval=poll_interval)
+        self._operations = operations
+
+    def uow(self) -> SecurityGroupUoW:
+        return SecurityGroupUoW(self._sessionmaker)
+
+    def on_provider_error(self, exc: ProviderError) -> Result:
+        # A cloud that could not be asked is asked again; anything else it said is final.
+        if isinstance(exc, ProviderUnavailable):
+            return Outcome(Kind.RETRY, f"cloud unavailable: {exc.message}")
+        return Outcome(Kind.FAILED, exc.message)
+
+    async def load(self, uow: SecurityGroupUoW, op: Operation) -> Facts | Result:
+        rule: SecurityGroupRule | None = None
+        if op.resource_type == RULE:
+            rule = await uow.groups.rule_unscoped(op.resource_id)
+            group_id = (
+                rule.security_group_id
+                if rule is not None
+                else str(op.params.get("security_group_id", ""))
+            )
         else:
-            try:
-                outcome = await self._drive(facts)
-            except ProviderUnavailable as exc:
-                outcome = Outcome("retry", message=f"cloud unavailable: {exc.message}")
-            except ProviderError as exc:
-                outcome = Outcome("failed", message=exc.message)
-        await self._write(op_id, owner, outcome)
+            group_id = op.resource_id
+        group = await uow.groups.get_unscoped(group_id)
+        if group is None or (op.resource_type == RULE and rule is None):
+            # Already removed (the group's delete took its rules): nothing left to do.
+            kind = Kind.DONE if op.action == "delete" else Kind.FAILED
+            return Outcome(kind, "row is gone", detail=GroupDetail())
+        remote_pid, remote_ready = None, True
+        if rule is not None and rule.remote_group_id is not None:
+            remote = await uow.groups.get_unscoped(rule.remote_group_id)
+            remote_pid = remote.provider_id if remote is not None else None
+            remote_ready = remote_pid is not None
+        return Facts(op.resource_type, op.action, group, rule, remote_pid, remote_ready)
 
-    async def _read(self, op_id: str, owner: str) -> Facts | Outcome | None:
-        async with SecurityGroupUoW(self._sessionmaker) as uow:
-            op = await uow.operations.get(op_id)
-            if op is None or op.lease_owner != owner:
-                return None
-            if op.state != OpState.PENDING:  # cancelled since claimed: let go
-                op.lease_owner = op.lease_until = None
-                await uow.commit()
-                return None
-            now = self._clock.now()
-            if now >= op.deadline_at:
-                return Outcome("failed", message=f"{op.action} did not finish in time")
-            if op.action == "delete" and await uow.operations.leased_for_resource(
-                op.resource_id, now=now, exclude=op.id
-            ):
-                # A create step may be making it in the cloud right now: let it end first.
-                return Outcome("wait")
-            rule: SecurityGroupRule | None = None
-            if op.resource_type == RULE:
-                rule = await uow.groups.rule_unscoped(op.resource_id)
-                group_id = (
-                    rule.security_group_id
-                    if rule is not None
-                    else str(op.params.get("security_group_id", ""))
-                )
-            else:
-                group_id = op.resource_id
-            group = await uow.groups.get_unscoped(group_id)
-            if group is None or (op.resource_type == RULE and rule is None):
-                # Already removed (the group's delete took its rules): nothing left to do.
-                return Outcome("done" if op.action == "delete" else "failed", "row is gone")
-            remote_pid, remote_ready = None, True
-            if rule is not None and rule.remote_group_id is not None:
-                remote = await uow.groups.get_unscoped(rule.remote_group_id)
-                remote_pid = remote.provider_id if remote is not None else None
-                remote_ready = remote_pid is not None
-            return Facts(op.resource_type, op.action, group, rule, remote_pid, remote_ready)
-
-    async def _drive(self, f: Facts) -> Outcome:
+    async def drive(self, f: Facts) -> Result:
         if f.kind == GROUP:
             if f.action == "create":
                 return await self._create_group(f.group)
@@ -152,18 +144,20 @@ class SecurityGroupOperationHandler(ProviderHandler):
                 return await self._create_rule(f)
             if f.action == "delete":
                 return await self._delete_rule(f.group, f.rule)
-        return Outcome("failed", message=f"unsupported operation {f.kind}/{f.action}")
+        return Outcome(Kind.FAILED, f"unsupported operation {f.kind}/{f.action}")
 
     async def _find_group(self, group: SecurityGroup) -> ProviderSecurityGroup | None:
         """The group in the cloud: the project's default group is Neutron's own (adopted;
         asking for it makes it on first use), any other one carries our tag."""
         network = self._provider.network
         if group.default_for is not None:
-            return await network.find_security_group(DEFAULT_NAME, project_id=group.project_id)
+            return await network.find_security_group(
+                neutron.DEFAULT_GROUP_NAME, project_id=group.project_id
+            )
         found = await network.security_groups(tags=(tag_for(group.id),))
         return found[0] if found else None
 
-    async def _create_group(self, group: SecurityGroup) -> Outcome:
+    async def _create_group(self, group: SecurityGroup) -> Result:
         cloud = await self._find_group(group)
         if cloud is None:
             spec = SecurityGroupSpec(
@@ -173,7 +167,7 @@ class SecurityGroupOperationHandler(ProviderHandler):
                 tags=(tag_for(group.id),),
             )
             cloud = await self._provider.network.create_security_group(spec)
-        return Outcome("done", group_provider_id=cloud.id, rule_ids=self._adopt(group, cloud))
+        return _done(GroupDetail(group_provider_id=cloud.id, rule_ids=self._adopt(group, cloud)))
 
     def _adopt(self, group: SecurityGroup, cloud: ProviderSecurityGroup) -> dict[str, str]:
         """The cloud's rules of the group by our rule_key (to record their provider ids)."""
@@ -184,7 +178,7 @@ class SecurityGroupOperationHandler(ProviderHandler):
                 found.setdefault(key, rule.id)
         return found
 
-    async def _delete_group(self, group: SecurityGroup) -> Outcome:
+    async def _delete_group(self, group: SecurityGroup) -> Result:
         pid = group.provider_id
         if pid is None and group.default_for is None:
             cloud = await self._find_group(group)  # a create we cancelled may have made it
@@ -196,18 +190,18 @@ class SecurityGroupOperationHandler(ProviderHandler):
                 pass
             except ProviderConflict as exc:
                 # In use in the cloud (a port delete is still pending): try again later.
-                return Outcome("retry", message=exc.message)
-        return Outcome("done")
+                return Outcome(Kind.RETRY, exc.message)
+        return _done()
 
-    async def _create_rule(self, f: Facts) -> Outcome:
+    async def _create_rule(self, f: Facts) -> Result:
         group, rule = f.group, f.rule
         assert rule is not None
         if rule.provider_id is not None:
-            return Outcome("done", rule_provider_id=rule.provider_id)
+            return _done(GroupDetail(rule_provider_id=rule.provider_id))
         if group.provider_id is None:
-            return Outcome("wait", message="waiting for the group to exist in the cloud")
+            return Outcome(Kind.PROGRESS, "waiting for the group to exist in the cloud")
         if not f.remote_ready:
-            return Outcome("wait", message="waiting for the remote group to exist in the cloud")
+            return Outcome(Kind.PROGRESS, "waiting for the remote group to exist in the cloud")
         spec = RuleSpec(
             security_group_id=group.provider_id,
             direction=rule.direction,
@@ -226,11 +220,11 @@ class SecurityGroupOperationHandler(ProviderHandler):
             cloud = await self._find_group(group)
             adopted = self._adopt(group, cloud).get(rule.rule_key) if cloud else None
             if adopted is None:
-                return Outcome("failed", message=exc.message)
-            return Outcome("done", rule_provider_id=adopted)
-        return Outcome("done", rule_provider_id=made.id)
+                return Outcome(Kind.FAILED, exc.message)
+            return _done(GroupDetail(rule_provider_id=adopted))
+        return _done(GroupDetail(rule_provider_id=made.id))
 
-    async def _delete_rule(self, group: SecurityGroup, rule: SecurityGroupRule) -> Outcome:
+    async def _delete_rule(self, group: SecurityGroup, rule: SecurityGroupRule) -> Result:
         pid = rule.provider_id
         if pid is None and group.provider_id is not None:
             cloud = await self._find_group(group)  # a cancelled create may have made it
@@ -238,40 +232,36 @@ class SecurityGroupOperationHandler(ProviderHandler):
         if pid is not None:
             with contextlib.suppress(ProviderNotFound):
                 await self._provider.network.delete_security_group_rule(pid)
-        return Outcome("done")
+        return _done()
 
-    async def _write(self, op_id: str, owner: str, outcome: Outcome) -> None:
-        now = self._clock.now()
-        async with SecurityGroupUoW(self._sessionmaker) as uow:
-            op = await uow.operations.get(op_id)
-            if op is None or op.lease_owner != owner:
-                return  # our lease was lost: the new owner decides
-            if op.state != OpState.PENDING:
-                op.lease_owner = op.lease_until = None
-                await uow.commit()
-                return
-            if outcome.kind in ("wait", "retry"):
-                if outcome.kind == "retry" and now >= op.deadline_at:
-                    op.finish(OpResult.ERROR, outcome.message)
-                else:
-                    delay = (
-                        self._poll_interval
-                        if outcome.kind == "wait"
-                        else self._backoff(op.attempts)
-                    )
-                    op.next_attempt_at = now + timedelta(seconds=delay)
-                    op.lease_owner = op.lease_until = None
-                    op.message = outcome.message
-            elif outcome.kind == "done":
-                await self._settle(uow, op, outcome)
-                op.finish(OpResult.SUCCESS, outcome.message)
-            else:
+    async def record_unloaded(
+        self, uow: SecurityGroupUoW, op: Operation, outcome: Result, now: datetime
+    ) -> None:
+        if now >= op.deadline_at:
+            outcome = Outcome(Kind.FAILED, f"{op.action} did not finish within its deadline")
+        await self._apply(uow, op, outcome, now)
+
+    async def record(
+        self, uow: SecurityGroupUoW, op: Operation, facts: Facts, outcome: Result, now: datetime
+    ) -> None:
+        await self._apply(uow, op, outcome, now)
+
+    async def _apply(
+        self, uow: SecurityGroupUoW, op: Operation, outcome: Result, now: datetime
+    ) -> None:
+        match outcome.kind:
+            case Kind.RETRY if now >= op.deadline_at:
+                op.finish(OpResult.ERROR, outcome.message, now=now)
+            case Kind.PROGRESS | Kind.RETRY:
+                self.reschedule(op, outcome, now)
+            case Kind.DONE:
+                await self._settle(uow, op, outcome.detail or GroupDetail())
+                op.finish(OpResult.SUCCESS, outcome.message, now=now)
+            case _:
                 await self._fail(uow, op)
-                op.finish(OpResult.ERROR, outcome.message)
-            await uow.commit()
-        log.info("operation_step", op_id=op_id, kind=outcome.kind, message=outcome.message)
+                op.finish(OpResult.ERROR, outcome.message, now=now)
 
-    async def _settle(self, uow: SecurityGroupUoW, op: Operation, outcome: Outcome) -> None:
+    async def _settle(self, uow: SecurityGroupUoW, op: Operation, outcome: GroupDetail) -> None:
         repo = uow.groups
         if op.resource_type == GROUP:
             group = await repo.get_unscoped(op.resource_id)
@@ -300,16 +290,14 @@ class SecurityGroupOperationHandler(ProviderHandler):
             row.provider_id = outcome.rule_provider_id
 
     def _follow_up(self, op: Operation, rule: SecurityGroupRule) -> Operation:
-        params: dict[str, Any] = {"security_group_id": rule.security_group_id}
-        return new_operation(
+        return self._operations.due_now(
             project_id=op.project_id,
             resource_type=RULE,
             resource_id=rule.id,
             action="create",
-            params=dict(params),
+            params={"security_group_id": rule.security_group_id},
             user_id=op.user_id,
             request_id=op.request_id,
-            now=self._clock.now(),
         )
 
     async def _fail(self, uow: SecurityGroupUoW, op: Operation) -> None:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
-from stackgate.network.port_service import PortService
-from stackgate.network.schemas import PortCreate, PortList, PortRead, PortUpdate
+from stackgate.network.ports.schemas import PortCreate, PortList, PortRead, PortUpdate
+from stackgate.network.ports.service import PortService
 
 
 async def _service(request: Request) -> PortService:

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
-from stackgate.network.fip_service import FloatingIPService
-from stackgate.network.schemas import (
+from stackgate.network.floating_ips.schemas import (
     FloatingIPAssociate,
     FloatingIPCreate,
     FloatingIPList,
     FloatingIPRead,
 )
+from stackgate.network.floating_ips.service import FloatingIPService
 
 
 async def _service(request: Request) -> FloatingIPService:

@@ -5,47 +5,97 @@ worker has wired it in the cloud, then ACTIVE (as ML2/OVN report it)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import AmbiguousReference
 from stackgate.core.ids import new_id
+from stackgate.core.operations import OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
-from stackgate.core.uow import UnitOfWork
 from stackgate.identity.public import policy, quotas
-from stackgate.network.errors import (
+from stackgate.network.errors import UnknownNetworkReference
+from stackgate.network.floating_ips.errors import (
     FixedIpAlreadyAssociated,
     FloatingIPNotFound,
     NotExternal,
     PortNotOfServer,
     ServerHasNoPort,
-    UnknownNetworkReference,
 )
-from stackgate.network.models import FloatingIP
-from stackgate.network.network_service import NetworkUoW, NetworkUseCases
-from stackgate.network.schemas import FloatingIPAssociate, FloatingIPCreate
+from stackgate.network.floating_ips.repository import FloatingIPRepository
+from stackgate.network.floating_ips.schemas import FloatingIPAssociate, FloatingIPCreate
+from stackgate.network.models import FloatingIP, Status
+from stackgate.network.networks.service import NetworkUoW, network_usage
+from stackgate.network.ports.repository import PortRepository
+from stackgate.network.repository import cancel_pending, deleting, supersede
 from stackgate.network.seed import PUBLIC_NETWORK_NAME
-from stackgate.network.service import (
-    Status,
-    allocate,
-    deleting,
-    first_ipv4_subnet,
-    network_usage,
-    queue,
-    supersede,
-)
+
+# The project of a live server, or None: compute answers it (network does not read servers).
+ServerOwner = Callable[[AsyncSession, str], Awaitable[str | None]]
 
 
-async def _settle_pending(uow: UnitOfWork, fip_id: str) -> None:
-    """A newer association request replaces an older one not yet carried out."""
-    for op in await uow.operations.open_for_resource(fip_id):
-        if op.action in ("associate", "disassociate"):
-            op.cancel("superseded by a newer request")
+class FloatingIPUoW(NetworkUoW):
+    ports: PortRepository
+    floating_ips: FloatingIPRepository
+
+    def _attach(self, session: AsyncSession) -> None:
+        super()._attach(session)
+        self.ports = PortRepository(session)
+        self.floating_ips = FloatingIPRepository(session)
 
 
-class FloatingIPService(NetworkUseCases):
-    async def _load(self, uow: NetworkUoW, ctx: RequestContext, fip_id: str) -> FloatingIP:
-        fip = await uow.networks.floating_ip(fip_id)
+class FloatingIPService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        operations: OperationFactory,
+        server_owner: ServerOwner,
+        wakeup: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._operations = operations
+        self._server_owner = server_owner
+        self._wakeup = wakeup
+
+    def uow(self) -> FloatingIPUoW:
+        return FloatingIPUoW(self._sessionmaker)
+
+    def _queue(
+        self,
+        uow: FloatingIPUoW,
+        ctx: RequestContext,
+        fip: FloatingIP,
+        action: str,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        uow.operations.add(
+            self._operations.due_now(
+                project_id=fip.project_id,
+                resource_type="floating_ip",
+                resource_id=fip.id,
+                action=action,
+                params=params,
+                user_id=ctx.user_id,
+                request_id=ctx.request_id,
+            )
+        )
+
+    async def _settle_pending(self, uow: FloatingIPUoW, fip_id: str) -> None:
+        """A newer association request replaces an older one not yet carried out."""
+        await cancel_pending(
+            uow,
+            fip_id,
+            ("associate", "disassociate"),
+            "superseded by a newer request",
+            now=self._operations.clock.now(),
+        )
+
+    async def _load(self, uow: FloatingIPUoW, ctx: RequestContext, fip_id: str) -> FloatingIP:
+        fip = await uow.floating_ips.get(fip_id)
         if (
             fip is None
             or not (ctx.is_admin or fip.project_id == ctx.project_id)
@@ -69,10 +119,10 @@ class FloatingIPService(NetworkUseCases):
             if not network.external:
                 raise NotExternal(ref)
             await quotas.enforce(uow, ctx.project_id, {"floating_ips": 1}, network_usage)
-            subnet = await first_ipv4_subnet(repo, network)
+            subnet = await repo.first_ipv4_subnet(network)
             fip_id = new_id()
-            address = await allocate(
-                repo, subnet.id, owner_type="floating_ip", owner_id=fip_id, field_name="network"
+            address = await repo.allocate(
+                subnet.id, owner_type="floating_ip", owner_id=fip_id, field_name="network"
             )
             fip = FloatingIP(
                 id=fip_id,
@@ -83,16 +133,9 @@ class FloatingIPService(NetworkUseCases):
                 description=data.description,
                 status=Status.DOWN,
             )
-            repo.add(fip)
+            uow.floating_ips.add(fip)
             await uow.flush()
-            queue(
-                uow,
-                project_id=fip.project_id,
-                resource_type="floating_ip",
-                resource_id=fip.id,
-                action="create",
-                ctx=ctx,
-            )
+            self._queue(uow, ctx, fip, "create")
             await uow.commit()
         self._wakeup()
         return fip
@@ -108,7 +151,7 @@ class FloatingIPService(NetworkUseCases):
         """The project's floating IPs."""
         policy.enforce(ctx, "floating_ip:read")
         async with self.uow() as uow:
-            return await uow.networks.list_floating_ips(
+            return await uow.floating_ips.list(
                 ctx.project_id, status=status, port_id=port_id, page=page
             )
 
@@ -124,15 +167,12 @@ class FloatingIPService(NetworkUseCases):
         """Point the address at a server's port (its first one unless `port_id` says)."""
         policy.enforce(ctx, "floating_ip:write")
         async with self.uow() as uow:
-            repo = uow.networks
             fip = await self._load(uow, ctx, fip_id)
-            owner = await repo.server_owner(data.vm_id)
+            owner = await self._server_owner(uow.session, data.vm_id)
             if owner is None or not (ctx.is_admin or owner == fip.project_id):
                 raise UnknownNetworkReference("vm_id", data.vm_id, " among your servers")
             ports = [
-                p
-                for p in await repo.ports_of_servers([data.vm_id])
-                if not await deleting(uow, p.id)
+                p for p in await uow.ports.of_servers([data.vm_id]) if not await deleting(uow, p.id)
             ]
             if not ports:
                 raise ServerHasNoPort(data.vm_id)
@@ -144,32 +184,25 @@ class FloatingIPService(NetworkUseCases):
                 port = chosen[0]
             fixed = [
                 a.ip_address
-                for a in await repo.allocations_of([port.id])
+                for a in await uow.networks.allocations_of([port.id])
                 if ":" not in a.ip_address
             ]
             if not fixed:
                 raise ServerHasNoPort(data.vm_id)
-            other = await repo.floating_ip_on(port.id, fixed[0])
+            other = await uow.floating_ips.on_fixed_ip(port.id, fixed[0])
             if other is not None and other.id != fip.id:
                 raise FixedIpAlreadyAssociated(fixed[0], other.id)
             if other is not None:
                 return fip  # already there (or on its way): nothing to do
-            await _settle_pending(uow, fip.id)
+            await self._settle_pending(uow, fip.id)
             fip.port_id, fip.fixed_ip_address, fip.server_id = port.id, fixed[0], data.vm_id
             fip.status = Status.DOWN
             try:
                 await uow.flush()
             except IntegrityError as exc:  # a concurrent association of the same fixed IP
                 raise FixedIpAlreadyAssociated(fixed[0], "(concurrent)") from exc
-            queue(
-                uow,
-                project_id=fip.project_id,
-                resource_type="floating_ip",
-                resource_id=fip.id,
-                action="associate",
-                ctx=ctx,
-                params={"port_id": port.id, "fixed_ip_address": fixed[0]},
-            )
+            params = {"port_id": port.id, "fixed_ip_address": fixed[0]}
+            self._queue(uow, ctx, fip, "associate", params)
             await uow.commit()
         self._wakeup()
         return fip
@@ -179,17 +212,10 @@ class FloatingIPService(NetworkUseCases):
         policy.enforce(ctx, "floating_ip:write")
         async with self.uow() as uow:
             fip = await self._load(uow, ctx, fip_id)
-            await _settle_pending(uow, fip.id)
+            await self._settle_pending(uow, fip.id)
             fip.port_id = fip.fixed_ip_address = fip.server_id = None
             fip.status = Status.DOWN
-            queue(
-                uow,
-                project_id=fip.project_id,
-                resource_type="floating_ip",
-                resource_id=fip.id,
-                action="disassociate",
-                ctx=ctx,
-            )
+            self._queue(uow, ctx, fip, "disassociate")
             await uow.commit()
         self._wakeup()
         return fip
@@ -201,15 +227,9 @@ class FloatingIPService(NetworkUseCases):
             fip = await self._load(uow, ctx, fip_id)
             fip.port_id = fip.fixed_ip_address = fip.server_id = None
             fip.status = Status.DOWN
-            if not await supersede(uow, fip.id, "superseded by delete"):
-                queue(
-                    uow,
-                    project_id=fip.project_id,
-                    resource_type="floating_ip",
-                    resource_id=fip.id,
-                    action="delete",
-                    ctx=ctx,
-                )
+            now = self._operations.clock.now()
+            if not await supersede(uow, fip.id, "superseded by delete", now=now):
+                self._queue(uow, ctx, fip, "delete")
             await uow.commit()
         self._wakeup()
         return fip
