@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.ids import stable_id
-from stackgate.network import seed
 from stackgate.providers.network import SubnetSpec
 from stackgate.providers.simulator import ipam
 from stackgate.providers.simulator.netcommon import bad_request, conflict, invalid_input, not_found
 from stackgate.providers.simulator.tables import SimBase, SimNetwork, SimSubnet
+from stackgate.semantics import devstack
 
 # The cloud's own ids for DevStack's `public` network: not the control plane's ids.
 SIM_PUBLIC_NETWORK_ID = stable_id("simulator/network/public")
@@ -24,7 +24,7 @@ def seed_rows(now: datetime) -> list[SimBase]:
     """The shared external network every DevStack cloud starts with, and its subnet."""
     network = SimNetwork(
         id=SIM_PUBLIC_NETWORK_ID,
-        name=seed.PUBLIC_NETWORK_NAME,
+        name=devstack.PUBLIC_NETWORK_NAME,
         project_id=None,
         shared=True,
         external=True,
@@ -35,12 +35,12 @@ def seed_rows(now: datetime) -> list[SimBase]:
     subnet = SimSubnet(
         id=SIM_PUBLIC_SUBNET_ID,
         network_id=SIM_PUBLIC_NETWORK_ID,
-        name=seed.PUBLIC_SUBNET_NAME,
+        name=devstack.PUBLIC_SUBNET_NAME,
         project_id=None,
-        cidr=seed.PUBLIC_CIDR,
+        cidr=devstack.PUBLIC_CIDR,
         ip_version=4,
-        gateway_ip=seed.PUBLIC_GATEWAY,
-        pools=[list(seed.PUBLIC_POOL)],
+        gateway_ip=devstack.PUBLIC_GATEWAY,
+        pools=[list(devstack.PUBLIC_POOL)],
         enable_dhcp=False,
         tags=[],
         created_at=now,
