@@ -48,7 +48,7 @@ from stackgate.identity.models import (
     SigningKey,
     User,
 )
-from stackgate.identity.schemas import TokenRequest
+from stackgate.identity.tokens.schemas import TokenRequest
 from stackgate.migrate import upgrade_engine
 from stackgate.network.models import (
     FloatingIP,

@@ -24,9 +24,11 @@ from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
 from stackgate.core.middleware import AuditMiddleware, AuditSink, RequestIdMiddleware
 from stackgate.core.problem import install_problem_handlers
-from stackgate.identity.routes import auth_router
-from stackgate.identity.routes import router as identity_router
+from stackgate.identity.credentials.routes import router as credential_router
+from stackgate.identity.projects.routes import router as project_router
 from stackgate.identity.seed import SeedResult
+from stackgate.identity.tokens.routes import router as token_router
+from stackgate.identity.users.routes import router as user_router
 from stackgate.network.floating_ips.routes import router as floating_ip_router
 from stackgate.network.networks.routes import router as network_router
 from stackgate.network.ports.routes import router as port_router
@@ -106,8 +108,10 @@ def create_app(
     # The routers whose changes the worker carries to the cloud.
     cloud_work = [Depends(cloud_available)]
     app.include_router(health_router)
-    app.include_router(auth_router)
-    app.include_router(identity_router)
+    app.include_router(token_router)
+    app.include_router(project_router)
+    app.include_router(user_router)
+    app.include_router(credential_router)
     app.include_router(audit_router)
     app.include_router(compute_router, dependencies=cloud_work)
     app.include_router(catalog_router)

@@ -34,10 +34,13 @@ from stackgate.core.operations import OperationFactory
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
 from stackgate.identity import quotas
-from stackgate.identity.directory import DirectoryService
+from stackgate.identity.credentials.service import CredentialService
+from stackgate.identity.projects.service import ProjectService
+from stackgate.identity.repository import IdentityUoW
 from stackgate.identity.security import PasswordHasher, TokenCodec
 from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
-from stackgate.identity.service import AuthService, IdentityUoW, LoginLimits
+from stackgate.identity.tokens.service import AuthService, LoginLimits
+from stackgate.identity.users.service import UserService
 from stackgate.network import public as network
 from stackgate.network.floating_ips.handlers import FloatingIPOperationHandler
 from stackgate.network.floating_ips.service import FloatingIPService
@@ -84,7 +87,9 @@ class Container:
     hasher: PasswordHasher
     codec: TokenCodec
     auth: AuthService
-    directory: DirectoryService
+    credentials: CredentialService
+    projects: ProjectService
+    users: UserService
     audit: AuditService
     security_groups: SecurityGroupService
     networks: NetworkService
@@ -289,9 +294,11 @@ def bootstrap(
         hasher=hasher,
         codec=codec,
         auth=auth,
-        directory=DirectoryService(
+        credentials=CredentialService(
+            sessionmaker, hasher=hasher, clock=clock, on_change=auth.forget
+        ),
+        projects=ProjectService(
             sessionmaker,
-            hasher=hasher,
             clock=clock,
             # Every feature's usage, for GET quotas (each feature enforces with its own).
             usage=quotas.combined(
@@ -302,6 +309,7 @@ def bootstrap(
             ),
             on_change=auth.forget,
         ),
+        users=UserService(sessionmaker, hasher=hasher, clock=clock, on_change=auth.forget),
         audit=AuditService(sessionmaker),
         networks=NetworkService(sessionmaker, operations=operations, wakeup=runner.wakeup),
         ports=PortService(sessionmaker, operations=operations, wakeup=runner.wakeup),

@@ -11,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from stackgate.core.clock import utcnow
 from stackgate.core.db import Base, IdMixin, TimestampMixin, VersionMixin
 
+# The rows the first start creates and the rules lean on: the only domain, and the only
+# project the admin role may be granted on.
+DEFAULT_DOMAIN_ID = "default"
+ADMIN_PROJECT = "admin"
+
 
 class Domain(TimestampMixin, Base):
     __tablename__ = "domain"

@@ -1,4 +1,4 @@
-"""Identity storage."""
+"""Identity storage, and the unit of work every identity use case runs in."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.repository import paginate
+from stackgate.core.uow import UnitOfWork
 from stackgate.identity.models import (
     ApplicationCredential,
     Domain,
@@ -128,6 +129,13 @@ class IdentityRepository:
         )
         return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
 
+    async def has_other_admin(self, project_id: str, *, excluding: str) -> bool:
+        """Whether an enabled user other than `excluding` holds the admin role on the project."""
+        return any(
+            a.role == "admin" and u.enabled and u.id != excluding
+            for a, u in await self.members(project_id)
+        )
+
     async def grant(self, user_id: str, project_id: str, credential_id: str | None) -> Grant | None:
         """The live facts behind a token, in one query."""
         stmt = (
@@ -191,3 +199,10 @@ class IdentityRepository:
 
     async def remove(self, row: object) -> None:
         await self.session.delete(row)
+
+
+class IdentityUoW(UnitOfWork):
+    identity: IdentityRepository
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.identity = IdentityRepository(session)

@@ -9,9 +9,17 @@ from sqlalchemy.exc import IntegrityError
 
 from stackgate.core.clock import Clock
 from stackgate.core.context import DEFAULT_PROJECT_ID
-from stackgate.identity.models import Domain, Project, RoleAssignment, SigningKey, User
+from stackgate.identity.models import (
+    ADMIN_PROJECT,
+    DEFAULT_DOMAIN_ID,
+    Domain,
+    Project,
+    RoleAssignment,
+    SigningKey,
+    User,
+)
+from stackgate.identity.repository import IdentityUoW
 from stackgate.identity.security import PasswordHasher, new_secret
-from stackgate.identity.service import ADMIN_PROJECT, DEFAULT_DOMAIN_ID, IdentityUoW
 
 
 @dataclass(frozen=True, slots=True)
