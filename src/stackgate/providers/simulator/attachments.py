@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import VmState
+from stackgate.semantics.nova import VmState
 from stackgate.providers.base import ProviderBadRequest, ProviderConflict
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.guards import locked_server

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action
+from stackgate.semantics.nova import Action
 from stackgate.core.ids import new_id
 from stackgate.providers.base import (
     FlavorSpec,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.errors import InvalidStateTransition, ServerLocked
-from stackgate.compute.states import Action, check_action, rule_for
+from stackgate.semantics.nova import InvalidStateTransition, ServerLocked
+from stackgate.semantics.nova import Action, check_action, rule_for
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,

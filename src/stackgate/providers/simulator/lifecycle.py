@@ -1,6 +1,6 @@
 """Pending operations: how one starts, how it ends, and how a server looks meanwhile.
 
-The end states come from states.outcome_of; the failure modes follow nova/compute/manager.py
+The end states come from semantics.nova.outcome_of; the failure modes follow nova/compute/manager.py
 and nova/conductor/manager.py as noted at each branch.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import (
+from stackgate.semantics.nova import (
     PROGRESS,
     Action,
     PowerState,

@@ -11,7 +11,7 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action, PowerState, TaskState, VmState
+from stackgate.semantics.nova import Action, PowerState, TaskState, VmState
 from stackgate.core.ids import new_id
 from stackgate.providers.base import FlavorSpec, ProviderServer, ProviderUnavailable, ServerSpec
 from stackgate.providers.simulator.bindings import bind, check_boot_resources

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action
+from stackgate.semantics.nova import Action
 from stackgate.providers.simulator.tables import SimHypervisor, SimServer
 
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."

@@ -1,6 +1,6 @@
 """Volume attachment use cases: POST/GET/DELETE /vms/{id}/volumes (Nova's
 os-volume_attachments). The request reserves (or marks detaching) the volume and queues a
-server operation; the compute worker attaches or detaches in the cloud (volume_steps.py)."""
+server operation; the compute worker attaches or detaches in the cloud (handlers.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from stackgate.compute.errors import (
     VolumeNotAttached,
 )
 from stackgate.compute.models import Server
-from stackgate.compute.schemas import VolumeAttach
-from stackgate.compute.service import ServerService, view_of
-from stackgate.compute.states import Action, VmState, allowed_actions
+from stackgate.compute.servers.service import ServerService, view_of
+from stackgate.compute.volume_attachments.schemas import VolumeAttach
 from stackgate.core.context import RequestContext
 from stackgate.identity import policy
+from stackgate.semantics.nova import Action, VmState, allowed_actions
 
 # nova/compute/api.py attach_volume / detach_volume: @check_instance_state(vm_state=[ACTIVE,
 # PAUSED, STOPPED, RESIZED, SOFT_DELETED, SHELVED, SHELVED_OFFLOADED]), task_state None.

@@ -6,22 +6,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stackgate.compute.build import load_facts
 from stackgate.compute.errors import (
     GroupAlreadyOnServer,
     GroupNotOnServer,
     ServerHasNoPorts,
     ServerNotFound,
 )
-from stackgate.compute.plug import details_of
-from stackgate.compute.schemas import SecurityGroupAction, ServerDetail
-from stackgate.compute.service import ServerService
-from stackgate.compute.states import Action, Status
+from stackgate.compute.security_groups.schemas import SecurityGroupAction
+from stackgate.compute.servers.schemas import ServerDetail
+from stackgate.compute.servers.service import ServerService, details_of
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
 from stackgate.identity import policy
 from stackgate.network import service as network_service
 from stackgate.network import sg_service
+from stackgate.semantics.nova import Action, Status
 
 
 class ServerSecurityGroupService:
@@ -40,7 +39,7 @@ class ServerSecurityGroupService:
             # The cloud admin acts on another project's server with that project's groups.
             owner = replace(ctx, project_id=server.project_id)
             (group,) = await sg_service.resolve_groups(uow, owner, [data.name])
-            ports = (await load_facts(uow.session, server.id)).ports
+            ports = await network_service.ports_of_server(uow.session, server.id)
             if not ports:
                 raise ServerHasNoPorts(server.id)
             current = await sg_service.groups_of_ports(uow.session, [p.id for p in ports])
@@ -65,10 +64,11 @@ class ServerSecurityGroupService:
                 )
             action = Action.ADD_SECURITY_GROUP if add else Action.REMOVE_SECURITY_GROUP
             # Logged in the instance action log; the port operations do the cloud's part.
+            now = self._servers.clock.now()
             record = self._servers.new_operation(ctx, server, action, {"group_id": group.id})
-            record.finish(OpResult.SUCCESS)
+            record.finish(OpResult.SUCCESS, now=now)
             uow.operations.add(record)
-            server.updated_at = self._servers.clock.now()
+            server.updated_at = now
             await uow.commit()
             (detail,) = await details_of(uow.session, [server])
         self._servers.wake()
