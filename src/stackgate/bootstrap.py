@@ -22,14 +22,15 @@ from stackgate.block_storage.snapshots import SnapshotService
 from stackgate.block_storage.volumes import VolumeService
 from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
-from stackgate.compute import service as compute_service
-from stackgate.compute.actions import ServerActionService
-from stackgate.compute.handlers import ServerOperationHandler
-from stackgate.compute.service import ComputeConfig, ServerService
+from stackgate.compute import public as compute_public
+from stackgate.compute.actions.service import ServerActionService
+from stackgate.compute.servers.handlers import ServerOperationHandler, repair_orphans
+from stackgate.compute.servers.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.cloud_health import CloudGuard
 from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.core.operations import OperationFactory
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
 from stackgate.identity import quotas
@@ -217,12 +218,14 @@ def bootstrap(
         poll_interval=settings.worker_poll_interval,
         lease_seconds=settings.worker_lease_seconds,
     )
+    # Every operation a use case queues carries the configured deadline and the clock's time.
+    operations = OperationFactory(clock, timedelta(seconds=settings.operation_timeout))
     servers = ServerService(
         sessionmaker,
         clock=clock,
+        operations=operations,
         wakeup=runner.wakeup,
         config=ComputeConfig(
-            operation_timeout=settings.operation_timeout,
             idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
             max_wait=settings.max_wait_seconds,
         ),
@@ -255,13 +258,18 @@ def bootstrap(
         cloud_guard=cloud_guard,
         clock=clock,
         runner=runner,
-        reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),
+        reconciler=Reconciler(
+            sessionmaker,
+            clock=clock,
+            interval=settings.reconcile_interval,
+            repairs={"servers": repair_orphans},
+        ),
         relay=relay,
         servers=servers,
         server_actions=ServerActionService(servers),
         catalog=CatalogService(
             sessionmaker,
-            usage=compute_service.servers_using,
+            usage=compute_public.servers_using,
             clock=clock,
             operation_timeout=settings.operation_timeout,
         ),
@@ -275,7 +283,7 @@ def bootstrap(
             # Every feature's usage, for GET quotas (each feature enforces with its own).
             usage=quotas.combined(
                 block_storage_service.volume_usage,
-                compute_service.project_usage,
+                compute_public.project_usage,
                 sg_service.sg_usage,
                 network_service.network_usage,
             ),

@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stackgate.compute.errors import InvalidStateTransition, ServerLocked
-from stackgate.compute.states import (
+from stackgate.semantics.nova import (
+    InvalidStateTransition,
     PowerState,
+    ServerLocked,
     ServerView,
     TaskState,
     VmState,
