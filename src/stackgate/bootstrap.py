@@ -24,7 +24,7 @@ from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
 from stackgate.compute import public as compute_public
 from stackgate.compute.actions.service import ServerActionService
-from stackgate.compute.servers.handlers import ServerOperationHandler, repair_orphans
+from stackgate.compute.handlers import ServerOperationHandler, repair_orphans
 from stackgate.compute.servers.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import update
 
 from stackgate.bootstrap import Container
+from stackgate.compute.handlers import ServerOperationHandler
 from stackgate.compute.models import Server
-from stackgate.compute.servers.handlers import ServerOperationHandler
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.tags import tag_for

@@ -12,17 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from stackgate.catalog import service as catalog_service
-from stackgate.compute.handlers import (
+from stackgate.compute.models import Server
+from stackgate.compute.servers.handlers import (
     OperationFacts,
     ServerOutcome,
     ServerStep,
-    deleted,
     detach_in_cloud,
     detail_of,
     fail,
+    release_resources,
     show_progress,
 )
-from stackgate.compute.models import Server
 from stackgate.core.operations import Operation, OpResult
 from stackgate.core.tags import tag_for
 from stackgate.core.uow import UnitOfWork
@@ -274,3 +274,17 @@ def _apply_flavor(server: Server, flavor: dict[str, Any]) -> None:
     server.vcpus = flavor["vcpus"]
     server.ram_mb = flavor["ram_mb"]
     server.disk_gb = flavor["disk_gb"]
+
+
+async def deleted(uow: UnitOfWork, server: Server, now: datetime) -> None:
+    """The server is gone from the cloud: release its ports and volumes, keep the row as
+    DELETED. A server that never ran (its build cancelled by the delete) takes its boot volume
+    with it: that volume was made only for the build."""
+    await release_resources(uow, server.id, build_failed=server.launched_at is None)
+    mark_deleted(server, now)
+
+
+def mark_deleted(server: Server, now: datetime) -> None:
+    server.set_state(VmState.DELETED, None, 0)
+    server.deleted_at = now
+    server.host = None

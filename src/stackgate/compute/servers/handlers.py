@@ -1,54 +1,43 @@
-"""The server operation handler, and the create's worker side: the multi-step build (Nova's
-_build_and_run_instance, one step per worker turn). It waits for the ports (task_state
-networking) and the boot volume (block_device_mapping), creates the server on them (spawning),
-attaches the data volumes, ACTIVE. When a step fails, the earlier ones are undone
+"""The worker side of a server: the facts a step copies out of the database before the cloud
+is called, the one typed record of what a step learned (`ServerStep`), the row changes and
+cloud calls the sub-features' steps share, and the create's cloud steps.
+
+The create is Nova's _build_and_run_instance, one step per worker turn: wait for the ports
+(task_state networking) and the boot volume (block_device_mapping), create the server on them
+(spawning), attach the data volumes, ACTIVE. When a step fails, the earlier ones are undone
 (compensation): the cloud server is deleted and waited out, the ports and the boot volume are
 deleted through their own operations, the data volumes are released, and the server ends in
-ERROR with a fault naming the failed step.
-
-Phases recorded on op.phase: submit (waiting for ports and volume) -> spawn -> poll -> attach
--> done, or -> compensate from any of them. Every cloud call here is repeatable. The other
-actions are driven by their sub-features' handlers (actions/, volume_attachments/).
+ERROR with a fault naming the failed step. Phases recorded on op.phase: submit (waiting for
+ports and volume) -> spawn -> poll -> attach -> done, or -> compensate from any of them. Every
+cloud call here is repeatable. compute/handlers.py records the outcomes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from stackgate.block_storage import service as block_storage_service
-from stackgate.catalog import service as catalog_service
-from stackgate.compute.actions import handlers as actions
-from stackgate.compute.handlers import (
-    PENDING_ATTACH,
-    BuildFacts,
-    OperationFacts,
-    ServerOutcome,
-    ServerStep,
-    attach_in_cloud,
-    detach_in_cloud,
-    detail_of,
-    fail,
-    load_build_facts,
-    release_resources,
-    show_progress,
-)
 from stackgate.compute.models import Server
-from stackgate.compute.repository import ComputeUoW
-from stackgate.compute.volume_attachments import handlers as volume_attachments
-from stackgate.core.clock import Clock
-from stackgate.core.operations import Operation, OpResult
+from stackgate.core.operations import Operation
 from stackgate.core.tags import tag_for
+from stackgate.core.uow import UnitOfWork
+from stackgate.network import service as network_service
 from stackgate.providers.base import (
+    FlavorSpec,
+    ImageSpec,
     Provider,
     ProviderError,
+    ProviderImage,
     ProviderNotFound,
     ProviderServer,
     ProviderUnavailable,
+    ServerSpec,
 )
 from stackgate.semantics.nova import Action, TaskState, VmState
-from stackgate.worker.handler import Kind, OperationHandler, Outcome
+from stackgate.worker.handler import Kind, Outcome
 
 # Build steps named in faults (Nova's task states of the build).
 NETWORKING = "networking"
@@ -64,127 +53,222 @@ _STEP_OF_PHASE = {
     "attach": VOLUME_ATTACH,
 }
 _READY = ("available", "in-use", "reserved", "attaching")
-_EAGER_WAITS = 5
-_WITH_RESOURCES = frozenset(
-    {Action.CREATE, Action.DELETE, Action.ATTACH_VOLUME, Action.DETACH_VOLUME}
-)
+PENDING_ATTACH = ("reserved", "attaching")
+_IN_CLOUD = ("attaching", "in-use", "detaching")
 
 
-class ServerOperationHandler(OperationHandler[ComputeUoW, OperationFacts, ServerStep]):
-    def uow(self) -> ComputeUoW:
-        return ComputeUoW(self._sessionmaker)
+@dataclass(slots=True)
+class ServerStep:
+    """What a server step learned besides its kind, applied to the rows when it is recorded.
+    Every field's default means "nothing to change"."""
 
-    async def load(self, uow: ComputeUoW, op: Operation) -> OperationFacts | ServerOutcome:
-        server = await uow.servers.get_unscoped(op.resource_id)
-        if server is None:
-            return Outcome(Kind.FAILED, message="server row missing")
-        named = [server.image_id, op.params.get("image", {}).get("id")]
-        refs = await catalog_service.cloud_image_refs(uow, named)
-        facts = OperationFacts.of(op, server, refs)
-        if facts.action in _WITH_RESOURCES:
-            facts.build = await load_build_facts(uow.session, server.id)
-        return facts
+    server: ProviderServer | None = None  # the cloud's server as the step last saw it
+    image: ProviderImage | None = None  # a snapshot's image in the cloud
+    provider_id: str | None = None  # the cloud's id of the server, once made or found
+    params: dict[str, Any] | None = None  # the operation's params, with ids the cloud gave
+    phase: str | None = None  # the operation's next phase
+    task_state: str | None = None  # shown while the build waits for its ports or volume
+    waiting: bool = False  # waiting for another operation's worker (ports, volumes)
+    build_step: str | None = None  # the build step that failed (named in the fault)
+    enter_attach: bool = False  # the build starts attaching its data volumes
+    attached: tuple[str, str] | None = None  # (volume id, device) the cloud just attached
+    attaching: bool = False  # an attachment's volume moves reserved -> attaching
+    device: str | None = None  # where an attachment's volume ended up
 
-    def deadline_applies(self, facts: OperationFacts) -> bool:
-        # Undoing a failed create must finish, however late.
-        return not (facts.action == Action.CREATE and facts.phase == COMPENSATE)
 
-    async def drive(self, facts: OperationFacts) -> ServerOutcome:
-        if facts.action == Action.CREATE:
-            return await _build(self._provider, facts)
-        if facts.action in volume_attachments.VOLUME_ACTIONS:
-            return await volume_attachments.drive(self._provider, facts)
-        return await actions.drive(self._provider, facts)
+ServerOutcome = Outcome[ServerStep]
 
-    async def record(
-        self,
-        uow: ComputeUoW,
-        op: Operation,
-        facts: OperationFacts,
-        outcome: ServerOutcome,
-        now: datetime,
-    ) -> None:
-        server = await uow.servers.get_unscoped(facts.server_id)
-        if server is None:
-            return
-        detail = detail_of(outcome)
-        if detail.provider_id is not None:
-            server.provider_id = detail.provider_id
-        if detail.params is not None:
-            op.params = detail.params
-        if detail.phase is not None:
-            op.phase = detail.phase
-        if facts.action == Action.CREATE:
-            await self._record_build(uow, op, server, facts, outcome, now)
-        elif facts.action in volume_attachments.VOLUME_ACTIONS:
-            await volume_attachments.record(uow.session, facts, outcome, now)
-            if outcome.ends:
-                self.settle(op, outcome, now)
-            else:
-                self._reschedule(op, outcome, now)
+
+def detail_of(outcome: ServerOutcome) -> ServerStep:
+    """The outcome's detail; the skeleton's own outcomes (busy, deadline, cloud errors) have
+    none."""
+    return outcome.detail if outcome.detail is not None else ServerStep()
+
+
+@dataclass(frozen=True, slots=True)
+class PortFact:
+    id: str
+    provider_id: str | None
+    status: str
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeFact:
+    id: str
+    provider_id: str | None
+    status: str
+    is_root: bool
+    device: str | None
+    error_message: str | None
+
+
+@dataclass(slots=True)
+class BuildFacts:
+    """The server's ports and volumes as our rows show them, copied out before cloud calls."""
+
+    ports: list[PortFact] = field(default_factory=list)
+    volumes: list[VolumeFact] = field(default_factory=list)
+
+    @property
+    def boot(self) -> VolumeFact | None:
+        return next((v for v in self.volumes if v.is_root), None)
+
+    @property
+    def data(self) -> list[VolumeFact]:
+        return [v for v in self.volumes if not v.is_root]
+
+
+@dataclass(slots=True)
+class OperationFacts:
+    """The facts a step needs, copied out so no transaction stays open during cloud calls."""
+
+    op_id: str
+    action: str
+    phase: str
+    params: dict[str, Any]
+    attempts: int
+    deadline: datetime
+    server_id: str
+    provider_id: str | None
+    server_name: str
+    project_id: str
+    flavor: FlavorSpec
+    image: ImageSpec | None
+    metadata: dict[str, str]
+    key_name: str | None
+    user_data: str | None
+    # The server's ports and volumes (creates, deletes and volume actions load them).
+    build: BuildFacts = field(default_factory=BuildFacts)
+    # Our image ids -> the cloud's, where they differ (a snapshot's image has the id the
+    # cloud gave it; seeded and registered images keep ours).
+    image_refs: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, op: Operation, server: Server, image_refs: dict[str, str] | None = None
+    ) -> OperationFacts:
+        refs = image_refs or {}
+        image = (
+            None
+            if server.image_id is None
+            else ImageSpec(
+                id=refs.get(server.image_id, server.image_id),
+                name=server.image_name or server.image_id,
+            )
+        )
+        return cls(
+            op_id=op.id,
+            action=op.action,
+            phase=op.phase,
+            params=dict(op.params),
+            attempts=op.attempts,
+            deadline=op.deadline_at,
+            server_id=server.id,
+            provider_id=server.provider_id,
+            server_name=server.name,
+            project_id=server.project_id,
+            flavor=FlavorSpec(
+                name=server.flavor_name,
+                vcpus=server.vcpus,
+                ram_mb=server.ram_mb,
+                disk_gb=server.disk_gb,
+                id=server.flavor_id,
+            ),
+            image=image,
+            metadata=dict(server.metadata_),
+            key_name=server.key_name,
+            user_data=server.user_data,
+            image_refs=refs,
+        )
+
+    def cloud_image(self, params: dict[str, Any]) -> ImageSpec:
+        """An image named in the operation's params, with the cloud's id."""
+        return ImageSpec(**{**params, "id": self.image_refs.get(params["id"], params["id"])})
+
+    def spec(
+        self, *, port_ids: tuple[str, ...] = (), boot_volume_id: str | None = None
+    ) -> ServerSpec:
+        if self.image is None:
+            raise ProviderError("the server has no image to boot from")
+        return ServerSpec(
+            name=self.server_name,
+            flavor=self.flavor,
+            image=self.image,
+            project_id=self.project_id,
+            tags=(tag_for(self.server_id),),
+            metadata=self.metadata,
+            key_name=self.key_name,
+            user_data=self.user_data,
+            port_ids=port_ids,
+            boot_volume_id=boot_volume_id,
+        )
+
+    def deadline_passed(self, now: datetime) -> bool:
+        return now >= self.deadline
+
+
+def show_progress(server: Server, action: str, current: ProviderServer) -> None:
+    """Mirror the cloud's task while it works, so BUILD shows scheduling -> spawning."""
+    if action == Action.DELETE or current.task_state is None:
+        return
+    vm_state = VmState.BUILDING if action == Action.CREATE else server.vm_state
+    server.set_state(vm_state, current.task_state)
+    if action == Action.CREATE:
+        server.host = current.host
+
+
+def fail(server: Server, when: datetime, code: int, message: str) -> None:
+    server.set_state(VmState.ERROR, None)
+    server.fault_code = code
+    server.fault_message = message[:2000]
+    server.fault_created_at = when
+
+
+async def attach_in_cloud(provider: Provider, server_pid: str, volume_pid: str) -> str:
+    """os-volume_attachments create, adopting an attachment an earlier attempt made."""
+    current = await provider.block_storage.get_volume(volume_pid)
+    for attachment in current.attachments:
+        if attachment.server_id == server_pid:
+            return attachment.device
+    return await provider.compute.create_volume_attachment(server_pid, volume_pid)
+
+
+async def detach_in_cloud(provider: Provider, server_pid: str, facts: BuildFacts) -> None:
+    """Detach the data volumes the cloud may have attached, before the server goes."""
+    for volume in facts.data:
+        if volume.provider_id is not None and volume.status in _IN_CLOUD:
+            with contextlib.suppress(ProviderNotFound):
+                await provider.compute.delete_volume_attachment(server_pid, volume.provider_id)
+
+
+async def release_resources(uow: UnitOfWork, server_id: str, *, build_failed: bool) -> None:
+    """The rows side of deleting a server or undoing its build: ports get their delete
+    operations (floating IPs disassociated), the boot volume is deleted (on a failed build, or
+    with delete_on_termination) or detached, data volumes become available again."""
+    await network_service.release_server_ports(uow, None, server_id)
+    session = uow.session
+    volumes = (await block_storage_service.volumes_of_servers(session, [server_id])).get(
+        server_id, []
+    )
+    for volume in volumes:
+        if volume.is_root and (build_failed or volume.delete_on_termination):
+            await block_storage_service.delete_volume_later(uow, volume.id)
+        elif volume.status in PENDING_ATTACH:
+            await block_storage_service.release_reservation(session, volume.id)
         else:
-            await actions.record(uow, op, server, facts, outcome, now, self._reschedule)
-        server.updated_at = now
-
-    async def _record_build(
-        self,
-        uow: ComputeUoW,
-        op: Operation,
-        server: Server,
-        s: OperationFacts,
-        outcome: ServerOutcome,
-        now: datetime,
-    ) -> None:
-        """A create step's outcome: progress, compensation on a failure, ERROR once undone."""
-        detail = detail_of(outcome)
-        kind = outcome.kind
-        if kind in (Kind.FAILED, Kind.GONE) and s.phase == COMPENSATE:
-            kind = Kind.RETRY  # undoing must finish: keep trying
-        match kind:
-            case Kind.PROGRESS | Kind.RETRY:
-                if detail.task_state is not None:
-                    server.set_state(VmState.BUILDING, detail.task_state)
-                elif kind == Kind.PROGRESS and detail.server is not None:
-                    show_progress(server, s.action, detail.server)
-                await _record_progress(uow.session, server.id, s.build, detail, now)
-                self._reschedule(op, outcome, now)
-            case Kind.FAILED | Kind.GONE:
-                op.phase = COMPENSATE
-                op.params = {
-                    **op.params,
-                    "failed_step": detail.build_step or _step_of(s.phase),
-                    "cause": outcome.message or "unknown failure",
-                }
-                op.message = outcome.message
-                op.reschedule(now)
-            case Kind.COMPENSATED:
-                await release_resources(uow, server.id, build_failed=True)
-                fail(server, now, 500, outcome.message or "Build failed")
-                server.ip_address = None
-                op.finish(OpResult.ERROR, outcome.message, now=now)
-            case Kind.DONE:
-                await _record_active(uow.session, server.id, s.build, now)
-                await actions.settle(uow, server, s, detail, now)
-                op.finish(OpResult.SUCCESS, now=now)
-
-    def _reschedule(self, op: Operation, outcome: ServerOutcome, now: datetime) -> None:
-        # Waiting for ports or a volume: their workers usually finish within a few turns, so
-        # look again at once a few times before falling back to the poll interval.
-        waiting = detail_of(outcome).waiting and op.attempts <= _EAGER_WAITS
-        immediate = outcome.kind == Kind.PROGRESS and (outcome.immediate or waiting)
-        delay = 0.0 if immediate else self.backoff(op.attempts if outcome.kind == Kind.RETRY else 0)
-        op.reschedule(now + timedelta(seconds=delay), outcome.message)
+            await block_storage_service.mark_detached(session, volume.id)
 
 
-def _failed(step: str, message: str, server: ProviderServer | None = None) -> ServerOutcome:
+def failed(step: str, message: str, server: ProviderServer | None = None) -> ServerOutcome:
     return Outcome(Kind.FAILED, message=message, detail=ServerStep(server=server, build_step=step))
 
 
-def _step_of(phase: str) -> str:
+def step_of(phase: str) -> str:
     return _STEP_OF_PHASE.get(phase, SPAWNING)
 
 
-async def _build(provider: Provider, s: OperationFacts) -> ServerOutcome:
+async def drive(provider: Provider, s: OperationFacts) -> ServerOutcome:
     """One step of a create operation on the cloud (no transaction open)."""
     if s.phase == COMPENSATE:
         return await _compensate(provider, s)
@@ -194,8 +278,8 @@ async def _build(provider: Provider, s: OperationFacts) -> ServerOutcome:
         raise
     except ProviderError as exc:
         if isinstance(exc, ProviderNotFound) and s.phase in ("spawn", "poll"):
-            return _failed(SPAWNING, f"the server disappeared from the cloud: {exc.message}")
-        return _failed(_step_of(s.phase), exc.message)
+            return failed(SPAWNING, f"the server disappeared from the cloud: {exc.message}")
+        return failed(step_of(s.phase), exc.message)
 
 
 async def _advance(provider: Provider, s: OperationFacts) -> ServerOutcome:
@@ -226,7 +310,7 @@ async def _advance(provider: Provider, s: OperationFacts) -> ServerOutcome:
         return await _poll(provider, s)
     if s.phase == "attach":
         return await _attach_next(provider, s)
-    return _failed(_step_of(s.phase), f"unknown build phase {s.phase}")
+    return failed(step_of(s.phase), f"unknown build phase {s.phase}")
 
 
 def _wait_for_resources(facts: BuildFacts) -> ServerOutcome | None:
@@ -234,7 +318,7 @@ def _wait_for_resources(facts: BuildFacts) -> ServerOutcome | None:
     broken = [p for p in facts.ports if p.status == "ERROR"]
     if broken:
         port = broken[0]
-        return _failed(NETWORKING, f"port {port.id} failed: {port.error_message or 'ERROR'}")
+        return failed(NETWORKING, f"port {port.id} failed: {port.error_message or 'ERROR'}")
     if any(p.provider_id is None for p in facts.ports):
         return Outcome(
             Kind.PROGRESS, detail=ServerStep(task_state=TaskState.NETWORKING, waiting=True)
@@ -243,7 +327,7 @@ def _wait_for_resources(facts: BuildFacts) -> ServerOutcome | None:
     if boot is not None:
         if boot.status == "error" or boot.status not in (*_READY, "creating"):
             reason = boot.error_message or boot.status
-            return _failed(BLOCK_DEVICE_MAPPING, f"boot volume {boot.id} failed: {reason}")
+            return failed(BLOCK_DEVICE_MAPPING, f"boot volume {boot.id} failed: {reason}")
         if boot.provider_id is None or boot.status == "creating":
             mapping = ServerStep(task_state=TaskState.BLOCK_DEVICE_MAPPING, waiting=True)
             return Outcome(Kind.PROGRESS, detail=mapping)
@@ -255,7 +339,7 @@ async def _poll(provider: Provider, s: OperationFacts) -> ServerOutcome:
     current = await provider.compute.get_server(s.provider_id)
     if current.vm_state == VmState.ERROR:
         fault = current.fault
-        return _failed(SPAWNING, fault.message if fault else "the cloud failed the build", current)
+        return failed(SPAWNING, fault.message if fault else "the cloud failed the build", current)
     if current.task_state is not None or current.vm_state != VmState.ACTIVE:
         return Outcome(Kind.PROGRESS, detail=ServerStep(server=current))
     if any(v.status in PENDING_ATTACH for v in s.build.data):
@@ -273,7 +357,7 @@ async def _attach_next(provider: Provider, s: OperationFacts) -> ServerOutcome:
         return Outcome(Kind.DONE, detail=ServerStep(server=current))
     volume = pending[0]
     if volume.provider_id is None:
-        return _failed(VOLUME_ATTACH, f"volume {volume.id} is not in the cloud")
+        return failed(VOLUME_ATTACH, f"volume {volume.id} is not in the cloud")
     device = await attach_in_cloud(provider, s.provider_id, volume.provider_id)
     return Outcome(Kind.PROGRESS, detail=ServerStep(attached=(volume.id, device)), immediate=True)
 
@@ -294,46 +378,3 @@ async def _compensate(provider: Provider, s: OperationFacts) -> ServerOutcome:
     step = str(s.params.get("failed_step") or SPAWNING)
     cause = str(s.params.get("cause") or "unknown failure")
     return Outcome(Kind.COMPENSATED, message=f"Build failed at step {step}: {cause}")
-
-
-async def _record_progress(
-    session: AsyncSession, server_id: str, facts: BuildFacts, detail: ServerStep, now: datetime
-) -> None:
-    """Volume rows moved by a build step: attaching on entering the attach phase, in-use
-    with the device the cloud chose after each attachment."""
-    if detail.enter_attach:
-        for volume in facts.data:
-            if volume.status == "reserved":
-                await block_storage_service.mark_attaching(session, volume.id)
-    if detail.attached is not None:
-        volume_id, device = detail.attached
-        await block_storage_service.mark_attached(session, volume_id, server_id, device, now)
-
-
-async def _record_active(
-    session: AsyncSession, server_id: str, facts: BuildFacts, now: datetime
-) -> None:
-    """The boot volume is in use as /dev/vda once the server is ACTIVE."""
-    boot = facts.boot
-    if boot is not None and boot.status != "in-use":
-        await block_storage_service.mark_attached(
-            session, boot.id, server_id, boot.device or "/dev/vda", now
-        )
-
-
-async def repair_orphans(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, *, limit: int = 100
-) -> int:
-    """Servers showing a task that no operation drives any more: end the task honestly (the
-    reconciler's repair job for servers)."""
-    now = clock.now()
-    async with ComputeUoW(sessionmaker) as uow:
-        stuck = await uow.servers.stuck(limit=limit)
-        for server in stuck:
-            if server.vm_state == VmState.BUILDING:
-                fail(server, now, 500, "the build was interrupted and cannot be resumed")
-            else:
-                server.set_state(server.vm_state, None)
-            server.updated_at = now
-        await uow.commit()
-    return len(stuck)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.block_storage import service as block_storage_service
-from stackgate.compute.handlers import (
+from stackgate.compute.servers.handlers import (
     OperationFacts,
     ServerOutcome,
     ServerStep,
