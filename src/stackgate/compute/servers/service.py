@@ -1,5 +1,5 @@
-"""Server use cases: create, read, list, update, delete, wait, the action log; and what the
-other sub-features' use cases share (loading a server, queuing its operations, its body)."""
+"""Server use cases: create, read, list, update, delete, wait; and what the other sub-features'
+use cases share (loading a server, Nova's checks, queuing its operations, its body)."""
 
 from __future__ import annotations
 
