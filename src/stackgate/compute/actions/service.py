@@ -74,7 +74,7 @@ class ServerActionService:
                     op.cancel(f"superseded by {name} {reboot_type}", now=now)
             server.set_state(server.vm_state, task)
             server.updated_at = now
-            uow.operations.add(self._servers.new_operation(ctx, server, name, params))
+            uow.operations.add(self._servers.new_operation(ctx, server, name, params, now=now))
             await uow.commit()
             (detail,) = await details_of(uow.session, [server])
         self._servers.wake()
@@ -143,7 +143,7 @@ class ServerActionService:
         server.locked_reason = reason if server.locked else None
         now = self._servers.clock.now()
         server.updated_at = now
-        op = self._servers.new_operation(ctx, server, action)
+        op = self._servers.new_operation(ctx, server, action, now=now)
         op.finish(OpResult.SUCCESS, now=now)
         uow.operations.add(op)
         await uow.commit()

@@ -65,7 +65,9 @@ class ServerSecurityGroupService:
             action = Action.ADD_SECURITY_GROUP if add else Action.REMOVE_SECURITY_GROUP
             # Logged in the instance action log; the port operations do the cloud's part.
             now = self._servers.clock.now()
-            record = self._servers.new_operation(ctx, server, action, {"group_id": group.id})
+            record = self._servers.new_operation(
+                ctx, server, action, {"group_id": group.id}, now=now
+            )
             record.finish(OpResult.SUCCESS, now=now)
             uow.operations.add(record)
             server.updated_at = now

@@ -127,6 +127,14 @@ class ServerDetail:
     security_groups: list[str] = field(default_factory=list)
     volumes: list[dict[str, Any]] = field(default_factory=list)
 
+    def first_fixed_address(self) -> str | None:
+        """The server's first fixed address (the `ip_address` field kept from the seed API)."""
+        for addresses in self.addresses.values():
+            for address in addresses:
+                if address.get("type") == "fixed":
+                    return str(address["addr"])
+        return None
+
 
 class FlavorCopy(Output):
     id: str | None = Field(

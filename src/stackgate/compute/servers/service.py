@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -140,8 +140,11 @@ class ServerService:
         server: Server,
         action: str,
         params: dict[str, object] | None = None,
+        *,
+        now: datetime | None = None,
     ) -> Operation:
-        """An operation record for the worker, with the configured deadline."""
+        """An operation record for the worker, with the configured deadline; `now` when the
+        transaction has read the clock already (one instant for the row and its operation)."""
         return self._operations.due_now(
             project_id=server.project_id,
             user_id=ctx.user_id,
@@ -150,6 +153,7 @@ class ServerService:
             resource_id=server.id,
             action=action,
             params=dict(params) if params else None,
+            now=now,
         )
 
     async def create(
@@ -210,9 +214,9 @@ class ServerService:
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
             params = await plug(uow, ctx, server, data, image)
             (detail,) = await details_of(uow.session, [server])
-            server.ip_address = first_fixed_address(detail)
+            server.ip_address = detail.first_fixed_address()
             uow.servers.add(server)
-            uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params))
+            uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params, now=now))
             await uow.flush()
             replayed = await uow.commit_idempotent(
                 scope,
@@ -302,7 +306,7 @@ class ServerService:
                 await catalog_service.fail_snapshot(uow, op.params.get("image_id"))
             server.set_state(server.vm_state, task)
             server.updated_at = now
-            uow.operations.add(self.new_operation(ctx, server, Action.DELETE))
+            uow.operations.add(self.new_operation(ctx, server, Action.DELETE, now=now))
             await uow.commit()
             (detail,) = await details_of(uow.session, [server])
         self.wake()
@@ -389,12 +393,3 @@ async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[S
             )
         )
     return found
-
-
-def first_fixed_address(detail: ServerDetail) -> str | None:
-    """The server's first fixed address (the `ip_address` field kept from the seed API)."""
-    for addresses in detail.addresses.values():
-        for address in addresses:
-            if address.get("type") == "fixed":
-                return str(address["addr"])
-    return None
