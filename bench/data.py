@@ -124,7 +124,7 @@ STATE_MIX = [
 
 def check_state_mix() -> None:
     with contextlib.suppress(ImportError):
-        from stackgate.compute.states import derive_status
+        from stackgate.semantics.nova import derive_status
 
         for _, vm_state, task_state, _, status in STATE_MIX:
             assert derive_status(vm_state, task_state) == status, (vm_state, status)

@@ -17,7 +17,10 @@ from stackgate.block_storage.snapshots.routes import router as volume_snapshot_r
 from stackgate.block_storage.volumes.routes import router as volume_router
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.catalog.routes import router as catalog_router
-from stackgate.compute.routes import router as compute_router
+from stackgate.compute.actions.routes import router as server_action_router
+from stackgate.compute.security_groups.routes import router as server_group_router
+from stackgate.compute.servers.routes import router as server_router
+from stackgate.compute.volume_attachments.routes import router as server_volume_router
 from stackgate.config import Settings
 from stackgate.core.deps import cloud_available, refuse_nul
 from stackgate.core.health import router as health_router
@@ -113,7 +116,14 @@ def create_app(
     app.include_router(user_router)
     app.include_router(credential_router)
     app.include_router(audit_router)
-    app.include_router(compute_router, dependencies=cloud_work)
+    # The security-group actions before the generic /actions/{action} route that would match.
+    for server_router_part in (
+        server_router,
+        server_group_router,
+        server_action_router,
+        server_volume_router,
+    ):
+        app.include_router(server_router_part, dependencies=cloud_work)
     app.include_router(catalog_router)
     app.include_router(network_router, dependencies=cloud_work)
     app.include_router(port_router, dependencies=cloud_work)

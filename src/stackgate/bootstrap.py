@@ -22,11 +22,11 @@ from stackgate.block_storage.volumes.handlers import VolumeOperationHandler
 from stackgate.block_storage.volumes.service import VolumeService
 from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
-from stackgate.compute import service as compute_service
-from stackgate.compute.actions import ServerActionService
-from stackgate.compute.handlers import ServerOperationHandler
+from stackgate.compute import public as compute_public
+from stackgate.compute.actions.service import ServerActionService
+from stackgate.compute.handlers import ServerOperationHandler, repair_orphans
 from stackgate.compute.models import Server
-from stackgate.compute.service import ComputeConfig, ServerService
+from stackgate.compute.servers.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.db import create_engine, create_sessionmaker
@@ -193,8 +193,6 @@ def bootstrap(
         ),
     )
     install_recorder(sessionmaker, clock=clock, on_commit=relay.wakeup)
-    # Every operation a use case queues gets the configured deadline and the clock from here.
-    operations = OperationFactory(clock, timedelta(seconds=settings.operation_timeout))
     net_poll = min(settings.worker_poll_interval, 0.2)
     # One handler drives groups and their rules (a rule waits for its group's cloud id).
     sg_handler = SecurityGroupOperationHandler(
@@ -202,37 +200,42 @@ def bootstrap(
     )
     # Networks and subnets, ports, floating IPs: children wait for their parents.
     network_handler = NetworkOperationHandler(
-        sessionmaker, provider, clock=clock, poll_interval=net_poll
+        sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
     )
     registry = HandlerRegistry(
         {
             "network": network_handler,
             "subnet": network_handler,
             "port": PortOperationHandler(
-                sessionmaker, provider, clock=clock, poll_interval=net_poll
+                sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
             ),
             "floating_ip": FloatingIPOperationHandler(
-                sessionmaker, provider, clock=clock, poll_interval=net_poll
+                sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
             ),
             "server": ServerOperationHandler(
                 sessionmaker,
                 provider,
                 clock=clock,
+                operations=operations,
                 poll_interval=min(settings.worker_poll_interval, 0.5),
             ),
-            "image": ImageOperationHandler(sessionmaker, provider, clock=clock),
+            "image": ImageOperationHandler(
+                sessionmaker, provider, clock=clock, operations=operations
+            ),
             "security_group": sg_handler,
             "security_group_rule": sg_handler,
             "volume": VolumeOperationHandler(
                 sessionmaker,
                 provider,
                 clock=clock,
+                operations=operations,
                 poll_interval=min(settings.worker_poll_interval, 0.5),
             ),
             "volume_snapshot": SnapshotOperationHandler(
                 sessionmaker,
                 provider,
                 clock=clock,
+                operations=operations,
                 poll_interval=min(settings.worker_poll_interval, 0.5),
             ),
         }
@@ -248,9 +251,9 @@ def bootstrap(
     servers = ServerService(
         sessionmaker,
         clock=clock,
+        operations=operations,
         wakeup=runner.wakeup,
         config=ComputeConfig(
-            operation_timeout=settings.operation_timeout,
             idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
             max_wait=settings.max_wait_seconds,
         ),
@@ -282,13 +285,18 @@ def bootstrap(
         clock=clock,
         operations=operations,
         runner=runner,
-        reconciler=Reconciler(sessionmaker, clock=clock, interval=settings.reconcile_interval),
+        reconciler=Reconciler(
+            sessionmaker,
+            clock=clock,
+            interval=settings.reconcile_interval,
+            repairs={"servers": repair_orphans},
+        ),
         relay=relay,
         servers=servers,
         server_actions=ServerActionService(servers),
         catalog=CatalogService(
             sessionmaker,
-            usage=compute_service.servers_using,
+            usage=compute_public.servers_using,
             operations=operations,
         ),
         hasher=hasher,
@@ -303,7 +311,7 @@ def bootstrap(
             # Every feature's usage, for GET quotas (each feature enforces with its own).
             usage=quotas.combined(
                 block_storage.volume_usage,
-                compute_service.project_usage,
+                compute_public.project_usage,
                 network.sg_usage,
                 network.network_usage,
             ),

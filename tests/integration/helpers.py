@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from stackgate.bootstrap import Container
 from stackgate.compute.models import Server
-from stackgate.compute.schemas import ServerCreate, ServerDetail
-from stackgate.compute.service import ComputeUoW
+from stackgate.compute.repository import ComputeUoW
+from stackgate.compute.servers.schemas import ServerCreate, ServerDetail
 from stackgate.core.context import RequestContext
 from stackgate.core.idempotency import StoredResponse
 from stackgate.core.operations import Operation

@@ -1,14 +1,13 @@
 """What other features may use of block storage (compute, for boot volumes and attachments),
 and the only module of it they import. Each function works inside the caller's unit of work.
 
-Time and operations come from the caller (its injected clock and `OperationFactory`). Compute
-is being restructured in parallel and does not pass them yet; until the two are connected, a
-call without them falls back to the system clock and the configured default timeout."""
+Time and operations come from the caller (its injected clock and `OperationFactory`), so the
+rows it changes carry the caller's instant and the operations it queues the configured deadline."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,8 +28,6 @@ from stackgate.block_storage.volumes.service import (
     volume_usage,
 )
 from stackgate.catalog import public as catalog
-from stackgate.config import Settings
-from stackgate.core.clock import SystemClock
 from stackgate.core.context import RequestContext
 from stackgate.core.ids import new_id
 from stackgate.core.operations import OperationFactory
@@ -54,15 +51,6 @@ __all__ = [
 ]
 
 
-def _unwired() -> OperationFactory:
-    default = Settings.model_fields["operation_timeout"].default
-    return OperationFactory(SystemClock(), timedelta(seconds=float(default)))
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or SystemClock().now()
-
-
 async def create_boot_volume(
     uow: UnitOfWork,
     ctx: RequestContext,
@@ -72,11 +60,10 @@ async def create_boot_volume(
     size_gb: int,
     server_id: str,
     delete_on_termination: bool,
-    operations: OperationFactory | None = None,
+    operations: OperationFactory,
 ) -> Volume:
     """A bootable root volume for a server being built (creating, /dev/vda) plus its create
     operation; volumes and gigabytes quota enforced; smaller than min_disk -> 422."""
-    operations = operations or _unwired()
     check_fits(size_gb, image_min_disk_gb, "boot_volume.size")
     image = await catalog.get_image_row(uow, image_id)
     await enforce_quota(uow, ctx.project_id, {"volumes": 1, "gigabytes": size_gb})
@@ -122,7 +109,7 @@ async def reserve_volumes(
     volume_ids: Sequence[str],
     server_id: str,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[Volume]:
     """Cinder's attachment_create: each data volume of the caller's project, available and
     not someone's boot volume, becomes reserved for the server (409 otherwise)."""
@@ -139,7 +126,7 @@ async def reserve_volumes(
         volume.server_id = server_id
         volume.device = None
         volume.is_root = False
-        volume.updated_at = _now(now)
+        volume.updated_at = now
         reserved.append(volume)
     await uow.flush()
     return reserved
@@ -159,15 +146,13 @@ async def _row(session: AsyncSession, volume_id: str) -> Volume:
     return volume
 
 
-async def mark_attaching(
-    session: AsyncSession, volume_id: str, *, now: datetime | None = None
-) -> Volume:
+async def mark_attaching(session: AsyncSession, volume_id: str, *, now: datetime) -> Volume:
     """reserved -> attaching (the compute worker is about to attach it in the cloud)."""
     volume = await _row(session, volume_id)
     if volume.status != VolumeStatus.AVAILABLE or volume.server_id is None:
         check_volume(VolumeOp.ATTACHING, volume.status, volume_id=volume.id)
     volume.status = VolumeStatus.ATTACHING
-    volume.updated_at = _now(now)
+    volume.updated_at = now
     return volume
 
 
@@ -186,15 +171,13 @@ async def mark_attached(
     return volume
 
 
-async def mark_detaching(
-    session: AsyncSession, volume_id: str, *, now: datetime | None = None
-) -> Volume:
+async def mark_detaching(session: AsyncSession, volume_id: str, *, now: datetime) -> Volume:
     """in-use -> detaching (409 otherwise; repeatable)."""
     volume = await _row(session, volume_id)
     if volume.status != VolumeStatus.DETACHING:
         check_volume(VolumeOp.DETACH, volume.status, volume_id=volume.id)
     volume.status = VolumeStatus.DETACHING
-    volume.updated_at = _now(now)
+    volume.updated_at = now
     return volume
 
 
@@ -206,21 +189,17 @@ def _clear_attachment(volume: Volume) -> None:
     volume.delete_on_termination = False
 
 
-async def mark_detached(
-    session: AsyncSession, volume_id: str, *, now: datetime | None = None
-) -> Volume:
+async def mark_detached(session: AsyncSession, volume_id: str, *, now: datetime) -> Volume:
     """Back to available with no server (a volume in error or deleting keeps its status)."""
     volume = await _row(session, volume_id)
     if volume.status in cinder.ATTACHED or volume.status == VolumeStatus.AVAILABLE:
         volume.status = VolumeStatus.AVAILABLE
     _clear_attachment(volume)
-    volume.updated_at = _now(now)
+    volume.updated_at = now
     return volume
 
 
-async def release_reservation(
-    session: AsyncSession, volume_id: str, *, now: datetime | None = None
-) -> Volume:
+async def release_reservation(session: AsyncSession, volume_id: str, *, now: datetime) -> Volume:
     """reserved (or attaching) -> available: the attachment never happened."""
     volume = await _row(session, volume_id)
     if volume.status in (VolumeStatus.IN_USE, VolumeStatus.DETACHING):
@@ -228,16 +207,15 @@ async def release_reservation(
     if cinder.may(VolumeOp.RELEASE, volume.status):
         volume.status = VolumeStatus.AVAILABLE
     _clear_attachment(volume)  # a volume in error or deleting keeps its status
-    volume.updated_at = _now(now)
+    volume.updated_at = now
     return volume
 
 
 async def delete_volume_later(
-    uow: UnitOfWork, volume_id: str, *, operations: OperationFactory | None = None
+    uow: UnitOfWork, volume_id: str, *, operations: OperationFactory
 ) -> Volume:
     """Status deleting plus a delete operation, whatever the status (the server that held the
     volume is going away); other open operations of the volume are cancelled."""
-    operations = operations or _unwired()
     volume = await _row(uow.session, volume_id)
     if volume.status == VolumeStatus.DELETING:
         return volume

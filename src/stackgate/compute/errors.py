@@ -1,10 +1,12 @@
-"""Compute errors (pure: no framework imports)."""
+"""Compute's domain errors (pure: no framework imports); Nova's state rules raise their own
+(semantics.nova), turned into these by `refused`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from stackgate.core.errors import Conflict, InvalidInput, NotFound
+from stackgate.semantics import nova
 
 
 class ServerNotFound(NotFound):
@@ -13,21 +15,18 @@ class ServerNotFound(NotFound):
 
 
 class InvalidStateTransition(Conflict):
+    """Nova's 409 for an action the server's state does not allow."""
+
     code = "invalid_state_transition"
     title = "Invalid state transition"
 
     def __init__(
         self, *, action: str, status: str, task_state: str | None, allowed: Sequence[str]
     ) -> None:
-        busy = f" while task_state is {task_state}" if task_state else ""
-        choices = ", ".join(allowed) if allowed else "none"
-        super().__init__(
-            f"cannot {action} a server in status {status}{busy}; allowed actions: {choices}",
-            action=action,
-            current_status=status,
-            task_state=task_state,
-            allowed_actions=list(allowed),
+        refusal = nova.InvalidStateTransition(
+            action=action, status=status, task_state=task_state, allowed=allowed
         )
+        super().__init__(refusal.detail, **refusal.extra)
 
 
 class ServerLocked(Conflict):
@@ -35,7 +34,25 @@ class ServerLocked(Conflict):
     title = "Server is locked"
 
     def __init__(self, server_id: str, action: str) -> None:
-        super().__init__(f"server {server_id} is locked; unlock it before {action}", action=action)
+        refusal = nova.ServerLocked(server_id, action)
+        super().__init__(refusal.detail, **refusal.extra)
+
+
+def refused(exc: nova.ActionRefused) -> Conflict:
+    """The API's error for a refusal of Nova's state rules (same message, same fields)."""
+    if isinstance(exc, nova.ServerLocked):
+        return ServerLocked(exc.server_id, str(exc.extra["action"]))
+    return InvalidStateTransition(
+        action=str(exc.extra["action"]),
+        status=str(exc.extra["current_status"]),
+        task_state=exc.extra["task_state"],
+        allowed=exc.extra["allowed_actions"],
+    )
+
+
+class FlavorTooSmall(InvalidInput):
+    code = "flavor_too_small"
+    title = "Flavor too small for the image"
 
 
 class ResizeToSameFlavor(InvalidInput):

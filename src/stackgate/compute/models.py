@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stackgate.compute.states import PowerState, derive_status
 from stackgate.core.db import Base, IdMixin, TimestampMixin, VersionMixin
+from stackgate.semantics.nova import PowerState, derive_status
 
 
 class Server(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -43,7 +43,7 @@ class Server(IdMixin, TimestampMixin, VersionMixin, Base):
     vm_state: Mapped[str] = mapped_column(String(32))
     task_state: Mapped[str | None] = mapped_column(String(32))
     power_state: Mapped[int] = mapped_column(Integer, default=PowerState.NOSTATE)
-    # Derived from (vm_state, task_state) by states.derive_status; stored only to be indexed.
+    # Derived from (vm_state, task_state) by nova.derive_status; stored only to be indexed.
     status: Mapped[str] = mapped_column(String(32))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_reason: Mapped[str | None] = mapped_column(String(255))

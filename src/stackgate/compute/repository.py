@@ -10,10 +10,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.compute.models import Server
-from stackgate.compute.states import Status
 from stackgate.core.operations import Operation, OpState
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.repository import like_pattern, paginate
+from stackgate.core.uow import UnitOfWork
+from stackgate.semantics.nova import Status
 
 SERVER_SORTS = {
     "created_at": Server.created_at,
@@ -103,3 +104,12 @@ class ServerRepository:
             .limit(limit)
         )
         return (await self.session.scalars(stmt)).all()
+
+
+class ComputeUoW(UnitOfWork):
+    """The unit of work of every compute use case and worker step."""
+
+    servers: ServerRepository
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.servers = ServerRepository(session)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.clock import Clock
 from stackgate.core.errors import ConcurrentUpdate
-from stackgate.core.operations import Operation, OpResult, OpState
+from stackgate.core.operations import Operation, OperationFactory, OpResult, OpState
 from stackgate.core.uow import UnitOfWork
 from stackgate.providers.base import (
     Provider,
@@ -79,11 +79,14 @@ class OperationHandler(Generic[U, F, D]):
         provider: Provider,
         *,
         clock: Clock,
+        operations: OperationFactory,
         poll_interval: float = 0.5,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._provider = provider
         self._clock = clock
+        # For what a step queues in turn (a server's ports released, a rule after its group).
+        self._operations = operations
         self._poll_interval = poll_interval
 
     # -- what a feature writes -------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from stackgate.bootstrap import Container
-from stackgate.compute.service import ComputeUoW
+from stackgate.compute.repository import ComputeUoW
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate
 from tests.integration.helpers import create_server, server_row

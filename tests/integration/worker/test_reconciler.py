@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from stackgate.bootstrap import Container
-from stackgate.compute.states import TaskState
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import Operation, OpResult, OpState
 from stackgate.core.uow import UnitOfWork
+from stackgate.semantics.nova import TaskState
 from tests.integration.helpers import create_server, drive, operations_of, server_row
 
 

@@ -92,7 +92,10 @@ class TestCompetingWorkers:
         servers = [await bare_server(container, ctx, name=f"vm-{i:02d}") for i in range(30)]
         recorder = RecordingHandler(
             ServerOperationHandler(
-                container.sessionmaker, container.provider, clock=container.clock
+                container.sessionmaker,
+                container.provider,
+                clock=container.clock,
+                operations=container.operations,
             )
         )
         registry = HandlerRegistry({"server": recorder})
@@ -182,7 +185,10 @@ class TestLeaseExpiry:
         (op_id,) = await claim(container, "stale-worker", lease=timedelta(seconds=-1))
         assert await claim(container, "new-worker") == [op_id]
         handler = ServerOperationHandler(
-            container.sessionmaker, container.provider, clock=container.clock
+            container.sessionmaker,
+            container.provider,
+            clock=container.clock,
+            operations=container.operations,
         )
 
         await handler.handle(op_id, "stale-worker")  # woke up late: must change nothing

@@ -1,5 +1,5 @@
 """The state machine, action x status, against the table written in DESIGN.md section 5
-(written out here independently of states.py so a wrong rule there fails here)."""
+(written out here independently of semantics/nova.py so a wrong rule there fails here)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stackgate.compute.errors import InvalidStateTransition, ServerLocked
-from stackgate.compute.states import (
+from stackgate.semantics.nova import (
+    InvalidStateTransition,
     PowerState,
+    ServerLocked,
     ServerView,
     TaskState,
     VmState,

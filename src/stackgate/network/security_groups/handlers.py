@@ -13,15 +13,11 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from stackgate.core.clock import Clock
-from stackgate.core.operations import Operation, OperationFactory, OpResult
+from stackgate.core.operations import Operation, OpResult
 from stackgate.core.tags import tag_for
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
 from stackgate.network.security_groups.service import GROUP, RULE, SecurityGroupUoW
 from stackgate.providers.base import (
-    Provider,
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
@@ -88,18 +84,6 @@ def provider_key(rule: ProviderRule, group_pid: str, group_id: str) -> str | Non
 
 class SecurityGroupOperationHandler(OperationHandler[SecurityGroupUoW, Facts, GroupDetail]):
     """Drives "security_group" and "security_group_rule" operations."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        provider: Provider,
-        *,
-        clock: Clock,
-        operations: OperationFactory,
-        poll_interval: float = 0.5,
-    ) -> None:
-        super().__init__(sessionmaker, provider, clock=clock, poll_interval=poll_interval)
-        self._operations = operations
 
     def uow(self) -> SecurityGroupUoW:
         return SecurityGroupUoW(self._sessionmaker)

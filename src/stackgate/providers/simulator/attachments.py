@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import VmState
 from stackgate.providers.base import ProviderBadRequest, ProviderConflict
 from stackgate.providers.simulator.env import SimEnv
 from stackgate.providers.simulator.guards import locked_server
@@ -30,6 +29,7 @@ from stackgate.providers.simulator.volumes import (
     locked_volume,
     next_device,
 )
+from stackgate.semantics.nova import VmState
 
 # nova/compute/api.py attach_volume / detach_volume: @check_instance_state(vm_state=[...]).
 ATTACHABLE = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action
 from stackgate.core.ids import new_id
 from stackgate.providers.base import (
     FlavorSpec,
@@ -34,6 +33,7 @@ from stackgate.providers.simulator.lifecycle import (
     to_dto,
 )
 from stackgate.providers.simulator.tables import SimImage, SimServer
+from stackgate.semantics.nova import Action
 
 _SNAPSHOT_SHARE = 10  # a snapshot's size, as a share of the root disk
 

@@ -7,8 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.errors import InvalidStateTransition, ServerLocked
-from stackgate.compute.states import Action, check_action, rule_for
 from stackgate.providers.base import (
     FlavorSpec,
     ImageSpec,
@@ -18,6 +16,13 @@ from stackgate.providers.base import (
 )
 from stackgate.providers.simulator.lifecycle import settle, view_of
 from stackgate.providers.simulator.tables import SimServer
+from stackgate.semantics.nova import (
+    Action,
+    InvalidStateTransition,
+    ServerLocked,
+    check_action,
+    rule_for,
+)
 
 # The API method names Nova puts in its 409 messages.
 _NOVA_METHOD: dict[str, str] = {

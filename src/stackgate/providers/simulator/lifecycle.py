@@ -1,6 +1,6 @@
 """Pending operations: how one starts, how it ends, and how a server looks meanwhile.
 
-The end states come from states.outcome_of; the failure modes follow nova/compute/manager.py
+The end states come from semantics.nova.outcome_of; the failure modes follow nova/compute/manager.py
 and nova/conductor/manager.py as noted at each branch.
 """
 
@@ -12,7 +12,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import (
+from stackgate.providers.base import Fault, FlavorSpec, ProviderServer
+from stackgate.providers.simulator.bindings import release_server
+from stackgate.providers.simulator.scheduler import NO_VALID_HOST
+from stackgate.providers.simulator.tables import SimImage, SimServer
+from stackgate.providers.simulator.timing import elapsed_fraction, step_of
+from stackgate.semantics.nova import (
     PROGRESS,
     Action,
     PowerState,
@@ -21,11 +26,6 @@ from stackgate.compute.states import (
     derive_status,
     outcome_of,
 )
-from stackgate.providers.base import Fault, FlavorSpec, ProviderServer
-from stackgate.providers.simulator.bindings import release_server
-from stackgate.providers.simulator.scheduler import NO_VALID_HOST
-from stackgate.providers.simulator.tables import SimImage, SimServer
-from stackgate.providers.simulator.timing import elapsed_fraction, step_of
 
 NO_NETWORK = "Build of instance failed: Failed to allocate the network(s), not rescheduling."
 DISK_DOWN = "Resize error: Unable to resize disk down."

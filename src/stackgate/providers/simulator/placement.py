@@ -11,7 +11,6 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action, PowerState, TaskState, VmState
 from stackgate.core.ids import new_id
 from stackgate.providers.base import FlavorSpec, ProviderServer, ProviderUnavailable, ServerSpec
 from stackgate.providers.simulator.bindings import bind, check_boot_resources
@@ -26,6 +25,7 @@ from stackgate.providers.simulator.scheduler import (
     usage,
 )
 from stackgate.providers.simulator.tables import SimServer
+from stackgate.semantics.nova import Action, PowerState, TaskState, VmState
 
 # A request the scheduler cannot place fails at its first step, not after the whole duration.
 SCHEDULING_SHARE = 4

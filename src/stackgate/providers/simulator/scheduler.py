@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackgate.compute.states import Action
 from stackgate.providers.simulator.tables import SimHypervisor, SimServer
+from stackgate.semantics.nova import Action
 
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 

@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-# Seconds before the speed factor; keys are states.Action values and the volume operations.
+# Seconds before the speed factor; keys are semantics.nova.Action values and the volume operations.
 DEFAULT_DURATIONS: dict[str, tuple[float, float]] = {
     "create": (2.0, 5.0),
     "delete": (0.5, 1.5),

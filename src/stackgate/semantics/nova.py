@@ -2,14 +2,45 @@
 
 `status` is derived from (vm_state, task_state) exactly as nova/api/openstack/common.py
 derives it; the action rules follow the check_instance_state decorators in nova/compute/api.py.
+The control plane and the simulator both read it; each turns a refusal into its own error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
-from stackgate.compute.errors import InvalidStateTransition, ServerLocked
+
+class ActionRefused(Exception):
+    """Nova would refuse the action now. `detail` and `extra` carry what a 409 shows."""
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidStateTransition(ActionRefused):
+    def __init__(
+        self, *, action: str, status: str, task_state: str | None, allowed: Sequence[str]
+    ) -> None:
+        busy = f" while task_state is {task_state}" if task_state else ""
+        choices = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"cannot {action} a server in status {status}{busy}; allowed actions: {choices}",
+            action=action,
+            current_status=status,
+            task_state=task_state,
+            allowed_actions=list(allowed),
+        )
+
+
+class ServerLocked(ActionRefused):
+    def __init__(self, server_id: str, action: str) -> None:
+        super().__init__(f"server {server_id} is locked; unlock it before {action}", action=action)
+        self.server_id = server_id
 
 
 class VmState(StrEnum):
@@ -180,6 +211,11 @@ ACTION_ALIASES = {
 V = VmState
 _ANY_VM = frozenset(VmState) - {V.DELETED}
 _IDLE: frozenset[str | None] = frozenset({None})
+
+
+# Statuses in which the cloud is still working on the server.
+_BUSY = ("BUILD", "REBOOT", "HARD_REBOOT", "REBUILD", "RESIZE", "REVERT_RESIZE")
+TRANSITIONAL = frozenset(Status(name) for name in _BUSY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stackgate.compute.build import load_facts
 from stackgate.compute.errors import (
     GroupAlreadyOnServer,
     GroupNotOnServer,
     ServerHasNoPorts,
     ServerNotFound,
 )
-from stackgate.compute.plug import details_of
-from stackgate.compute.schemas import SecurityGroupAction, ServerDetail
-from stackgate.compute.service import ServerService
-from stackgate.compute.states import Action, Status
+from stackgate.compute.security_groups.schemas import SecurityGroupAction
+from stackgate.compute.servers.schemas import ServerDetail
+from stackgate.compute.servers.service import ServerService, details_of
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
 from stackgate.identity.public import policy
 from stackgate.network import public as network
+from stackgate.semantics.nova import Action, Status
 
 
 class ServerSecurityGroupService:
@@ -41,7 +40,7 @@ class ServerSecurityGroupService:
             (group,) = await network.resolve_groups(
                 uow, owner, [data.name], operations=self._servers.operations
             )
-            ports = (await load_facts(uow.session, server.id)).ports
+            ports = await network.ports_of_server(uow.session, server.id)
             if not ports:
                 raise ServerHasNoPorts(server.id)
             current = await network.groups_of_ports(uow.session, [p.id for p in ports])
@@ -65,10 +64,13 @@ class ServerSecurityGroupService:
                 )
             action = Action.ADD_SECURITY_GROUP if add else Action.REMOVE_SECURITY_GROUP
             # Logged in the instance action log; the port operations do the cloud's part.
-            record = self._servers.new_operation(ctx, server, action, {"group_id": group.id})
-            record.finish(OpResult.SUCCESS)
+            now = self._servers.clock.now()
+            record = self._servers.new_operation(
+                ctx, server, action, {"group_id": group.id}, now=now
+            )
+            record.finish(OpResult.SUCCESS, now=now)
             uow.operations.add(record)
-            server.updated_at = self._servers.clock.now()
+            server.updated_at = now
             await uow.commit()
             (detail,) = await details_of(uow.session, [server])
         self._servers.wake()

@@ -1,4 +1,5 @@
-"""Server request and response bodies."""
+"""Server request and response bodies (the body of a server is shared by every sub-feature's
+routes)."""
 
 from __future__ import annotations
 
@@ -99,31 +100,6 @@ class ServerUpdate(Input):
         return self
 
 
-class ActionRequest(Input):
-    """Body of POST /vms/{id}/actions/{action}; which fields apply depends on the action."""
-
-    type: Literal["SOFT", "HARD"] | None = Field(None, description="reboot: SOFT or HARD.")
-    flavor: Ref | None = Field(None, description="resize: the new flavor.")
-    image: Ref | None = Field(None, description="rebuild: the new image (default: the same).")
-    reason: Annotated[Description, StringConstraints(max_length=255)] | None = Field(
-        None, description="lock: why (kept in a 255-character column)."
-    )
-
-
-class SnapshotCreate(Input):
-    name: Name
-
-
-class VolumeAttach(Input):
-    volume_id: VolumeId
-
-
-class SecurityGroupAction(Input):
-    """Body of add-security-group / remove-security-group."""
-
-    name: Ref
-
-
 class AddressRead(Output):
     addr: str
     type: Literal["fixed", "floating"]
@@ -141,21 +117,6 @@ class VolumeAttachedRead(Output):
     delete_on_termination: bool
 
 
-class VolumeAttachmentRead(Output):
-    """One volume attachment of a server (Nova's os-volume_attachments)."""
-
-    id: str = Field(description="The volume id (as Nova names an attachment).")
-    volume_id: str
-    server_id: str
-    device: str | None
-    status: str = Field(description="The volume's status: reserved, attaching, in-use, ...")
-    delete_on_termination: bool
-
-
-class VolumeAttachmentList(Output):
-    items: list[VolumeAttachmentRead]
-
-
 @dataclass(slots=True)
 class ServerDetail:
     """A server row with what other features know about it (ports, groups, volumes), so a
@@ -165,6 +126,14 @@ class ServerDetail:
     addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     security_groups: list[str] = field(default_factory=list)
     volumes: list[dict[str, Any]] = field(default_factory=list)
+
+    def first_fixed_address(self) -> str | None:
+        """The server's first fixed address (the `ip_address` field kept from the seed API)."""
+        for addresses in self.addresses.values():
+            for address in addresses:
+                if address.get("type") == "fixed":
+                    return str(address["addr"])
+        return None
 
 
 class FlavorCopy(Output):
@@ -287,22 +256,3 @@ class ServerRead(Output):
 
 class ServerList(PageMeta):
     items: list[ServerRead]
-
-
-class ActionRead(Output):
-    """One entry of the instance action log (Nova's os-instance-actions)."""
-
-    id: str
-    action: str
-    request_id: str | None
-    user_id: str | None
-    start_time: datetime = Field(validation_alias=AliasChoices("created_at", "start_time"))
-    finish_time: datetime | None = Field(
-        validation_alias=AliasChoices("finished_at", "finish_time")
-    )
-    result: str | None = Field(description="Success, Error or Cancelled; null while running.")
-    message: str | None
-
-
-class ActionList(Output):
-    items: list[ActionRead]

@@ -1,30 +1,24 @@
-"""Server use cases: create, read, list, update, delete, wait (actions live in actions.py)."""
+"""Server use cases: create, read, list, update, delete, wait; and what the other sub-features'
+use cases share (loading a server, Nova's checks, queuing its operations, its body)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stackgate.block_storage import public as block_storage_service
 from stackgate.catalog import public as catalog_service
-from stackgate.compute.errors import ServerNotFound
+from stackgate.catalog.public import Image
+from stackgate.compute.errors import FlavorTooSmall, ServerNotFound, refused
 from stackgate.compute.models import Server
-from stackgate.compute.plug import details_of, first_fixed_address, plug
-from stackgate.compute.repository import ServerFilters, ServerRepository
-from stackgate.compute.schemas import ServerCreate, ServerDetail, ServerRead, ServerUpdate
-from stackgate.compute.states import (
-    Action,
-    PowerState,
-    ServerView,
-    Status,
-    TaskState,
-    VmState,
-    check_action,
-    statuses_for_filter,
-)
+from stackgate.compute.public import project_usage
+from stackgate.compute.repository import ComputeUoW, ServerFilters
+from stackgate.compute.servers.schemas import ServerCreate, ServerDetail, ServerRead, ServerUpdate
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate, InvalidInput
@@ -34,37 +28,24 @@ from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity.public import policy, quotas
-
-# Statuses in which the cloud is still working; `Prefer: wait` waits them out.
-TRANSITIONAL = frozenset(
-    {
-        Status.BUILD,
-        Status.REBOOT,
-        Status.HARD_REBOOT,
-        Status.REBUILD,
-        Status.RESIZE,
-        Status.REVERT_RESIZE,
-    }
+from stackgate.network import public as network
+from stackgate.semantics import nova
+from stackgate.semantics.nova import (
+    TRANSITIONAL,
+    Action,
+    PowerState,
+    ServerView,
+    Status,
+    TaskState,
+    VmState,
+    statuses_for_filter,
 )
-
-
-class ComputeUoW(UnitOfWork):
-    servers: ServerRepository
-
-    def _attach(self, session: AsyncSession) -> None:
-        self.servers = ServerRepository(session)
 
 
 @dataclass(frozen=True, slots=True)
 class ComputeConfig:
-    operation_timeout: float = 600
     idempotency_ttl: timedelta = timedelta(hours=24)
     max_wait: float = 60
-
-
-class FlavorTooSmall(InvalidInput):
-    code = "flavor_too_small"
-    title = "Flavor too small for the image"
 
 
 def check_fits(
@@ -91,12 +72,29 @@ def view_of(server: Server) -> ServerView:
     )
 
 
+def check_action(
+    action: str, server: Server, *, is_admin: bool, reboot_type: str = "SOFT"
+) -> str | None:
+    """Nova's state rules for `action` on this server: the task_state it sets, or a 409."""
+    try:
+        return nova.check_action(
+            action,
+            view_of(server),
+            server_id=server.id,
+            reboot_type=reboot_type,
+            is_admin=is_admin,
+        )
+    except nova.ActionRefused as exc:
+        raise refused(exc) from exc
+
+
 class ServerService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         clock: Clock,
+        operations: OperationFactory,
         config: ComputeConfig,
         wakeup: Callable[[], None] = lambda: None,
         readonly: async_sessionmaker[AsyncSession] | None = None,
@@ -104,6 +102,7 @@ class ServerService:
         self._sessionmaker = sessionmaker
         self._readonly = readonly or sessionmaker
         self._clock = clock
+        self._operations = operations
         self._config = config
         self._wakeup = wakeup
 
@@ -113,8 +112,9 @@ class ServerService:
 
     @property
     def operations(self) -> OperationFactory:
-        """Operations with the configured deadline (network queues a server's ports with it)."""
-        return OperationFactory(self._clock, timedelta(seconds=self._config.operation_timeout))
+        """Where the sub-features' use cases queue their operations (and other features'
+        functions queue theirs inside the same unit of work)."""
+        return self._operations
 
     def wake(self) -> None:
         """Tell an in-process worker there is work (separate workers poll)."""
@@ -145,9 +145,12 @@ class ServerService:
         server: Server,
         action: str,
         params: dict[str, object] | None = None,
+        *,
+        now: datetime | None = None,
     ) -> Operation:
-        """An operation record for the worker, with the configured deadline."""
-        return Operation.due_now(
+        """An operation record for the worker, with the configured deadline; `now` when the
+        transaction has read the clock already (one instant for the row and its operation)."""
+        return self._operations.due_now(
             project_id=server.project_id,
             user_id=ctx.user_id,
             request_id=ctx.request_id,
@@ -155,8 +158,7 @@ class ServerService:
             resource_id=server.id,
             action=action,
             params=dict(params) if params else None,
-            now=self._clock.now(),
-            timeout=timedelta(seconds=self._config.operation_timeout),
+            now=now,
         )
 
     async def create(
@@ -215,11 +217,11 @@ class ServerService:
                 updated_at=now,
             )
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
-            params = await plug(uow, ctx, server, data, image, self.operations)
+            params = await plug(uow, ctx, server, data, image, self._operations)
             (detail,) = await details_of(uow.session, [server])
-            server.ip_address = first_fixed_address(detail)
+            server.ip_address = detail.first_fixed_address()
             uow.servers.add(server)
-            uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params))
+            uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params, now=now))
             await uow.flush()
             replayed = await uow.commit_idempotent(
                 scope,
@@ -302,15 +304,14 @@ class ServerService:
             server = await self.load(uow, ctx, server_id)
             if server.status == Status.DELETED or server.task_state == TaskState.DELETING:
                 return (await details_of(uow.session, [server]))[0]
-            task = check_action(
-                Action.DELETE, view_of(server), server_id=server.id, is_admin=ctx.is_admin
-            )
+            task = check_action(Action.DELETE, server, is_admin=ctx.is_admin)
+            now = self._clock.now()
             for op in await uow.operations.open_for_resource(server.id):
-                op.cancel("superseded by delete")
+                op.cancel("superseded by delete", now=now)
                 await catalog_service.fail_snapshot(uow, op.params.get("image_id"))
             server.set_state(server.vm_state, task)
-            server.updated_at = self._clock.now()
-            uow.operations.add(self.new_operation(ctx, server, Action.DELETE))
+            server.updated_at = now
+            uow.operations.add(self.new_operation(ctx, server, Action.DELETE, now=now))
             await uow.commit()
             (detail,) = await details_of(uow.session, [server])
         self.wake()
@@ -332,21 +333,80 @@ class ServerService:
             await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
             delay = min(delay * 2, 0.25)
 
-    async def list_actions(self, ctx: RequestContext, server_id: str) -> Sequence[Operation]:
-        """The instance action log, newest first."""
-        policy.enforce(ctx, "server:get")
-        async with self.reader() as uow:
-            server = await self.load(uow, ctx, server_id)
-            return await uow.operations.list_for_resource(server.id)
+
+async def plug(
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    server: Server,
+    data: ServerCreate,
+    image: Image,
+    operations: OperationFactory,
+) -> dict[str, Any]:
+    """Ports (one per network, with the groups), the boot volume and the data volumes'
+    reservations of a new server; returns the create operation's params naming them."""
+    if data.networks is None:
+        networks = [
+            await network.ensure_private_network(uow, ctx.project_id, operations=operations)
+        ]
+    else:
+        networks = await network.resolve_networks(uow, ctx, data.networks)
+    # No groups named means the project's default group (made on first use).
+    groups = await network.resolve_groups(
+        uow, ctx, list(data.security_groups or []), operations=operations
+    )
+    port_ids = []
+    for net in networks:
+        port = await network.create_server_port(
+            uow, ctx, net, groups, server.id, ctx.user_id, operations=operations
+        )
+        port_ids.append(port.id)
+    boot_volume_id = None
+    if data.boot_volume is not None:
+        boot = await block_storage_service.create_boot_volume(
+            uow,
+            ctx,
+            image_id=image.id,
+            image_min_disk_gb=image.min_disk_gb,
+            size_gb=data.boot_volume.size,
+            server_id=server.id,
+            delete_on_termination=data.boot_volume.delete_on_termination,
+            operations=operations,
+        )
+        boot_volume_id = boot.id
+    if len(set(data.volumes)) != len(data.volumes):
+        raise InvalidInput("volumes: a volume is listed twice", field="volumes")
+    volume_ids: list[str] = []
+    if data.volumes:
+        reserved = await block_storage_service.reserve_volumes(
+            uow, ctx, data.volumes, server.id, now=operations.clock.now()
+        )
+        volume_ids = [volume.id for volume in reserved]
+    return {"port_ids": port_ids, "boot_volume_id": boot_volume_id, "volume_ids": volume_ids}
 
 
-async def servers_using(
-    uow: UnitOfWork, *, flavor_id: str | None = None, image_id: str | None = None
-) -> int:
-    """Live servers built from a flavor or image (the catalog's in-use check)."""
-    return await ServerRepository(uow.session).count_using(flavor_id=flavor_id, image_id=image_id)
-
-
-async def project_usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
-    """What a project's live servers use, per quota resource (instances, cores, ram)."""
-    return await ServerRepository(uow.session).usage(project_id)
+async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[ServerDetail]:
+    """Server bodies' extras (addresses, groups, volumes): one query per feature per page."""
+    ids = [server.id for server in servers]
+    if not ids:
+        return []
+    networking = await network.server_networking(session, ids)
+    volumes = await block_storage_service.volumes_of_servers(session, ids)
+    found = []
+    for server in servers:
+        net = networking.get(server.id)
+        found.append(
+            ServerDetail(
+                server=server,
+                addresses=dict(net.addresses) if net is not None else {},
+                security_groups=list(net.security_groups) if net is not None else [],
+                volumes=[
+                    {
+                        "id": volume.id,
+                        "device": volume.device,
+                        "delete_on_termination": volume.delete_on_termination,
+                    }
+                    for volume in volumes.get(server.id, [])
+                ],
+            )
+        )
+    return found

@@ -1,25 +1,28 @@
-"""Server action use cases: POST /vms/{id}/actions/{action} and snapshots."""
+"""Server action use cases: POST /vms/{id}/actions/{action}, snapshots, the instance action log."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from stackgate.catalog import public as catalog_service
 from stackgate.catalog.public import Image
+from stackgate.compute.actions.schemas import ActionRequest, SnapshotCreate
 from stackgate.compute.errors import ResizeToSameFlavor
 from stackgate.compute.models import Server
-from stackgate.compute.plug import details_of
-from stackgate.compute.schemas import ActionRequest, ServerDetail, SnapshotCreate
-from stackgate.compute.service import (
-    ComputeUoW,
+from stackgate.compute.public import project_usage
+from stackgate.compute.repository import ComputeUoW
+from stackgate.compute.servers.schemas import ServerDetail
+from stackgate.compute.servers.service import (
     ServerService,
+    check_action,
     check_fits,
-    project_usage,
-    view_of,
+    details_of,
 )
-from stackgate.compute.states import ACTION_ALIASES, Action, Status, check_action
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import InvalidInput
-from stackgate.core.operations import OpResult
+from stackgate.core.operations import Operation, OpResult
 from stackgate.identity.public import policy, quotas
+from stackgate.semantics.nova import ACTION_ALIASES, Action, Status
 
 # Which body fields each action takes; anything else is refused rather than ignored.
 _FIELDS: dict[str, set[str]] = {
@@ -58,25 +61,20 @@ class ServerActionService:
                     f"{action} takes no field(s) {', '.join(sorted(extra))}", field=sorted(extra)[0]
                 )
             reboot_type = body.type or "SOFT"
-            task = check_action(
-                name,
-                view_of(server),
-                server_id=server.id,
-                reboot_type=reboot_type,
-                is_admin=ctx.is_admin,
-            )
+            task = check_action(name, server, reboot_type=reboot_type, is_admin=ctx.is_admin)
             params = await self._params(uow, ctx, server, name, body)
             if name in (Action.LOCK, Action.UNLOCK):
                 return await self._set_lock(uow, ctx, server, name, body.reason)
             if name == Action.REBOOT:
                 params["type"] = reboot_type
+            now = self._servers.clock.now()
             if server.task_state is not None:
                 # Only a hard reboot may start while a task runs: it supersedes that task.
                 for op in await uow.operations.open_for_resource(server.id):
-                    op.cancel(f"superseded by {name} {reboot_type}")
+                    op.cancel(f"superseded by {name} {reboot_type}", now=now)
             server.set_state(server.vm_state, task)
-            server.updated_at = self._servers.clock.now()
-            uow.operations.add(self._servers.new_operation(ctx, server, name, params))
+            server.updated_at = now
+            uow.operations.add(self._servers.new_operation(ctx, server, name, params, now=now))
             await uow.commit()
             (detail,) = await details_of(uow.session, [server])
         self._servers.wake()
@@ -143,9 +141,10 @@ class ServerActionService:
         """Locking is ours alone (no cloud call): it takes effect and is logged at once."""
         server.locked = action == Action.LOCK
         server.locked_reason = reason if server.locked else None
-        server.updated_at = self._servers.clock.now()
-        op = self._servers.new_operation(ctx, server, action)
-        op.finish(OpResult.SUCCESS)
+        now = self._servers.clock.now()
+        server.updated_at = now
+        op = self._servers.new_operation(ctx, server, action, now=now)
+        op.finish(OpResult.SUCCESS, now=now)
         uow.operations.add(op)
         await uow.commit()
         (detail,) = await details_of(uow.session, [server])
@@ -156,9 +155,7 @@ class ServerActionService:
         policy.enforce(ctx, "server:snapshot")
         async with self._servers.uow() as uow:
             server = await self._servers.load(uow, ctx, server_id)
-            task = check_action(
-                Action.SNAPSHOT, view_of(server), server_id=server.id, is_admin=ctx.is_admin
-            )
+            task = check_action(Action.SNAPSHOT, server, is_admin=ctx.is_admin)
             base = await self._image_or_none(uow, server.image_id)
             image = catalog_service.add_snapshot_image(
                 uow,
@@ -186,3 +183,10 @@ class ServerActionService:
         async with self._servers.reader() as uow:
             server = await self._servers.load(uow, ctx, server_id)
             return await catalog_service.snapshots_of(uow, server.id)
+
+    async def list_actions(self, ctx: RequestContext, server_id: str) -> Sequence[Operation]:
+        """The instance action log, newest first."""
+        policy.enforce(ctx, "server:get")
+        async with self._servers.reader() as uow:
+            server = await self._servers.load(uow, ctx, server_id)
+            return await uow.operations.list_for_resource(server.id)

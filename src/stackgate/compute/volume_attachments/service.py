@@ -1,6 +1,6 @@
 """Volume attachment use cases: POST/GET/DELETE /vms/{id}/volumes (Nova's
 os-volume_attachments). The request reserves (or marks detaching) the volume and queues a
-server operation; the compute worker attaches or detaches in the cloud (volume_steps.py)."""
+server operation; the compute worker attaches or detaches in the cloud (handlers.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from stackgate.compute.errors import (
     VolumeNotAttached,
 )
 from stackgate.compute.models import Server
-from stackgate.compute.schemas import VolumeAttach
-from stackgate.compute.service import ServerService, view_of
-from stackgate.compute.states import Action, VmState, allowed_actions
+from stackgate.compute.servers.service import ServerService, view_of
+from stackgate.compute.volume_attachments.schemas import VolumeAttach
 from stackgate.core.context import RequestContext
 from stackgate.identity.public import policy
+from stackgate.semantics.nova import Action, VmState, allowed_actions
 
 # nova/compute/api.py attach_volume / detach_volume: @check_instance_state(vm_state=[ACTIVE,
 # PAUSED, STOPPED, RESIZED, SOFT_DELETED, SHELVED, SHELVED_OFFLOADED]), task_state None.
@@ -78,7 +78,7 @@ class ServerVolumeService:
             # The cloud admin acts on another project's server with that project's volumes.
             owner = replace(ctx, project_id=server.project_id)
             (volume,) = await block_storage_service.reserve_volumes(
-                uow, owner, [data.volume_id], server.id
+                uow, owner, [data.volume_id], server.id, now=self._servers.clock.now()
             )
             # Nova reserves the device name when the request is accepted; the cloud's answer
             # replaces it once attached.
@@ -107,7 +107,9 @@ class ServerVolumeService:
             if volume.is_root:
                 raise RootVolumeDetach(volume.id)
             check_volume_action(server, Action.DETACH_VOLUME, is_admin=ctx.is_admin)
-            await block_storage_service.mark_detaching(uow.session, volume.id)
+            await block_storage_service.mark_detaching(
+                uow.session, volume.id, now=self._servers.clock.now()
+            )
             uow.operations.add(
                 self._servers.new_operation(
                     ctx, server, Action.DETACH_VOLUME, {"volume_id": volume.id}

@@ -1,0 +1,25 @@
+"""What other features may use of compute; nothing else of it is imported from outside.
+
+catalog asks whether a flavor or image is in use, identity's quotas what a project's servers
+use, network reads the server table (its ports belong to servers).
+"""
+
+from __future__ import annotations
+
+from stackgate.compute.models import Server
+from stackgate.compute.repository import ServerRepository
+from stackgate.core.uow import UnitOfWork
+
+__all__ = ["Server", "project_usage", "servers_using"]
+
+
+async def servers_using(
+    uow: UnitOfWork, *, flavor_id: str | None = None, image_id: str | None = None
+) -> int:
+    """Live servers built from a flavor or image (the catalog's in-use check)."""
+    return await ServerRepository(uow.session).count_using(flavor_id=flavor_id, image_id=image_id)
+
+
+async def project_usage(uow: UnitOfWork, project_id: str) -> dict[str, int]:
+    """What a project's live servers use, per quota resource (instances, cores, ram)."""
+    return await ServerRepository(uow.session).usage(project_id)
