@@ -19,50 +19,26 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 
 from stackgate.app import create_app
-from stackgate.audit.models import AuditEvent
-from stackgate.block_storage.models import Volume, VolumeSnapshot
 from stackgate.bootstrap import Container, bootstrap
-from stackgate.catalog.models import Flavor, Image
-from stackgate.compute.models import Server
 from stackgate.config import Settings
 from stackgate.core.context import DEFAULT_PROJECT_ID
 from stackgate.core.db import create_engine
-from stackgate.core.idempotency import IdempotencyRecord
-from stackgate.core.ids import stable_id
 from stackgate.core.logging import configure_logging
-from stackgate.core.operations import Operation
-from stackgate.core.outbox import OutboxEvent
+from stackgate.db_models import CORE_TABLES, FEATURE_TABLES, Base
 from stackgate.fakecloud.cloud import FakeCloud
 from stackgate.fakecloud.runner import running_fakecloud
+from stackgate.features import FEATURES
 from stackgate.identity.models import (
-    ApplicationCredential,
-    Domain,
-    Project,
     QuotaLimit,
-    RoleAssignment,
-    SigningKey,
-    User,
 )
 from stackgate.identity.tokens.schemas import TokenRequest
 from stackgate.migrate import upgrade_engine
-from stackgate.network.models import (
-    FloatingIP,
-    IPAllocation,
-    Network,
-    Port,
-    PortSecurityGroup,
-    SecurityGroup,
-    SecurityGroupRule,
-    Subnet,
-)
-from stackgate.network.seed import PUBLIC_NETWORK_ID, PUBLIC_SUBNET_ID
 from stackgate.providers.base import Provider
-from stackgate.providers.health import ProviderHealth
 from stackgate.providers.openstack import OpenStackProvider
 from stackgate.providers.openstack.session import CloudSession
 from stackgate.providers.simulator import SimulatorProvider
@@ -77,12 +53,6 @@ BACKEND = os.environ.get("STACKGATE_TEST_DATABASE", "sqlite")
 PROVIDER = os.environ.get("STACKGATE_TEST_PROVIDER", "simulator")
 PG_ADMIN = os.environ.get("STACKGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 MY_ADMIN = os.environ.get("STACKGATE_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306")
-SEEDED_FLAVORS = [
-    stable_id(f"flavor/{n}") for n in ("m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.xlarge")
-]
-SEEDED_IMAGES = [
-    stable_id(f"image/{n}") for n in ("cirros-0.6", "ubuntu-22.04", "debian-12", "fedora-40")
-]
 
 
 TIER_FOLDERS = ("unit", "api", "integration", "e2e", "openstack")
@@ -150,42 +120,22 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 async def clean_database(engine: AsyncEngine) -> None:
     """Back to the seeded catalog: tests commit for real (the worker and the concurrency
-    tests need separate sessions), so they clean up instead of rolling back."""
+    tests need separate sessions), so they clean up instead of rolling back. Every table the
+    features and the ground floor declare, children first; the seeded rows stay, as the cloud
+    had never seen them."""
+    declared = {model.__table__: model for model in (*FEATURE_TABLES, *CORE_TABLES)}
+    seeded = {model.__table__: keep for f in FEATURES for model, keep in f.seeded.items()}
     async with engine.begin() as conn:
-        for table in (
-            IPAllocation,
-            PortSecurityGroup,
-            FloatingIP,
-            Port,
-            SecurityGroupRule,
-            SecurityGroup,
-            VolumeSnapshot,
-            Volume,
-            OutboxEvent,
-            ProviderHealth,
-            IdempotencyRecord,
-            Operation,
-            Server,
-            AuditEvent,
-            ApplicationCredential,
-            RoleAssignment,
-            QuotaLimit,
-            User,
-            Project,
-            Domain,
-            SigningKey,
-        ):
-            await conn.execute(delete(table))
-        await conn.execute(delete(Subnet).where(Subnet.id != PUBLIC_SUBNET_ID))
-        await conn.execute(delete(Network).where(Network.id != PUBLIC_NETWORK_ID))
-        await conn.execute(
-            update(Network).values(provider_id=None).where(Network.id == PUBLIC_NETWORK_ID)
-        )
-        await conn.execute(
-            update(Subnet).values(provider_id=None).where(Subnet.id == PUBLIC_SUBNET_ID)
-        )
-        await conn.execute(delete(Image).where(Image.id.not_in(SEEDED_IMAGES)))
-        await conn.execute(delete(Flavor).where(Flavor.id.not_in(SEEDED_FLAVORS)))
+        for table in reversed(Base.metadata.sorted_tables):
+            if table not in declared:
+                continue
+            keep = seeded.get(table)
+            if keep is None:
+                await conn.execute(table.delete())
+                continue
+            await conn.execute(table.delete().where(~keep()))
+            if "provider_id" in table.c:
+                await conn.execute(table.update().where(keep()).values(provider_id=None))
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

@@ -11,31 +11,16 @@ from fastapi import Depends, FastAPI
 from starlette.types import Scope
 
 from stackgate import __version__
-from stackgate.audit.routes import router as audit_router
 from stackgate.billing.routes import router as billing_router
-from stackgate.block_storage.snapshots.routes import router as volume_snapshot_router
-from stackgate.block_storage.volumes.routes import router as volume_router
 from stackgate.bootstrap import Container, bootstrap
-from stackgate.catalog.routes import router as catalog_router
-from stackgate.compute.actions.routes import router as server_action_router
-from stackgate.compute.security_groups.routes import router as server_group_router
-from stackgate.compute.servers.routes import router as server_router
-from stackgate.compute.volume_attachments.routes import router as server_volume_router
 from stackgate.config import Settings
 from stackgate.core.deps import cloud_available, refuse_nul
 from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
 from stackgate.core.middleware import AuditMiddleware, AuditSink, RequestIdMiddleware
 from stackgate.core.problem import install_problem_handlers
-from stackgate.identity.credentials.routes import router as credential_router
-from stackgate.identity.projects.routes import router as project_router
+from stackgate.features import FEATURES
 from stackgate.identity.seed import SeedResult
-from stackgate.identity.tokens.routes import router as token_router
-from stackgate.identity.users.routes import router as user_router
-from stackgate.network.floating_ips.routes import router as floating_ip_router
-from stackgate.network.networks.routes import router as network_router
-from stackgate.network.ports.routes import router as port_router
-from stackgate.network.security_groups.routes import router as security_group_router
 
 DESCRIPTION = """
 StackGate: one REST API for servers on OpenStack clouds (and on the built-in simulator).
@@ -111,26 +96,11 @@ def create_app(
     # The routers whose changes the worker carries to the cloud.
     cloud_work = [Depends(cloud_available)]
     app.include_router(health_router)
-    app.include_router(token_router)
-    app.include_router(project_router)
-    app.include_router(user_router)
-    app.include_router(credential_router)
-    app.include_router(audit_router)
-    # The security-group actions before the generic /actions/{action} route that would match.
-    for server_router_part in (
-        server_router,
-        server_group_router,
-        server_action_router,
-        server_volume_router,
-    ):
-        app.include_router(server_router_part, dependencies=cloud_work)
-    app.include_router(catalog_router)
-    app.include_router(network_router, dependencies=cloud_work)
-    app.include_router(port_router, dependencies=cloud_work)
-    app.include_router(floating_ip_router, dependencies=cloud_work)
-    app.include_router(security_group_router, dependencies=cloud_work)
-    app.include_router(volume_router, dependencies=cloud_work)
-    app.include_router(volume_snapshot_router, dependencies=cloud_work)
+    for feature in FEATURES:
+        for router in feature.routers:
+            app.include_router(router)
+        for router in feature.cloud_routers:
+            app.include_router(router, dependencies=cloud_work)
     if billing:
         app.include_router(billing_router)
     return app

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
@@ -14,22 +13,20 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from stackgate import features
 from stackgate.audit.service import AuditService
 from stackgate.block_storage import public as block_storage
-from stackgate.block_storage.snapshots.handlers import SnapshotOperationHandler
 from stackgate.block_storage.snapshots.service import SnapshotService
-from stackgate.block_storage.volumes.handlers import VolumeOperationHandler
 from stackgate.block_storage.volumes.service import VolumeService
-from stackgate.catalog.handlers import ImageOperationHandler
 from stackgate.catalog.service import CatalogService
 from stackgate.compute import public as compute_public
 from stackgate.compute.actions.service import ServerActionService
-from stackgate.compute.handlers import ServerOperationHandler, repair_orphans
+from stackgate.compute.handlers import repair_orphans
 from stackgate.compute.models import Server
 from stackgate.compute.servers.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
-from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.core.db import create_engine, create_sessionmaker, ensure_sqlite_dir
 from stackgate.core.operations import OperationFactory
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
@@ -42,18 +39,15 @@ from stackgate.identity.seed import SeedResult, ensure_identity, signing_secret
 from stackgate.identity.tokens.service import AuthService, LoginLimits
 from stackgate.identity.users.service import UserService
 from stackgate.network import public as network
-from stackgate.network.floating_ips.handlers import FloatingIPOperationHandler
 from stackgate.network.floating_ips.service import FloatingIPService
-from stackgate.network.networks.handlers import NetworkOperationHandler
 from stackgate.network.networks.service import NetworkService
-from stackgate.network.ports.handlers import PortOperationHandler
 from stackgate.network.ports.service import PortService
-from stackgate.network.security_groups.handlers import SecurityGroupOperationHandler
 from stackgate.network.security_groups.service import SecurityGroupService
 from stackgate.providers.base import Provider
 from stackgate.providers.breaker import CircuitBreaker, GuardedProvider
 from stackgate.providers.health import CloudGuard
 from stackgate.providers.registry import build_provider
+from stackgate.wiring import HandlerParts
 from stackgate.worker.reconciler import Reconciler
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
@@ -148,12 +142,6 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and url != prefix and ":memory:" not in url:
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
-
-
 def bootstrap(
     settings: Settings,
     *,
@@ -162,7 +150,7 @@ def bootstrap(
     clock: Clock | None = None,
 ) -> Container:
     """Build every long-lived part from settings; tests pass their own engine or provider."""
-    _ensure_sqlite_dir(settings.database_url)
+    ensure_sqlite_dir(settings.database_url)
     engine = engine or create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -192,53 +180,19 @@ def bootstrap(
             retention=timedelta(hours=settings.outbox_retention_hours),
         ),
     )
-    install_recorder(sessionmaker, clock=clock, on_commit=relay.wakeup)
-    net_poll = min(settings.worker_poll_interval, 0.2)
-    # One handler drives groups and their rules (a rule waits for its group's cloud id).
-    sg_handler = SecurityGroupOperationHandler(
-        sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
-    )
-    # Networks and subnets, ports, floating IPs: children wait for their parents.
-    network_handler = NetworkOperationHandler(
-        sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
+    install_recorder(
+        sessionmaker, clock=clock, derivations=features.derivations(), on_commit=relay.wakeup
     )
     registry = HandlerRegistry(
-        {
-            "network": network_handler,
-            "subnet": network_handler,
-            "port": PortOperationHandler(
-                sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
-            ),
-            "floating_ip": FloatingIPOperationHandler(
-                sessionmaker, provider, clock=clock, operations=operations, poll_interval=net_poll
-            ),
-            "server": ServerOperationHandler(
-                sessionmaker,
-                provider,
+        features.handlers(
+            HandlerParts(
+                sessionmaker=sessionmaker,
+                provider=provider,
                 clock=clock,
                 operations=operations,
-                poll_interval=min(settings.worker_poll_interval, 0.5),
-            ),
-            "image": ImageOperationHandler(
-                sessionmaker, provider, clock=clock, operations=operations
-            ),
-            "security_group": sg_handler,
-            "security_group_rule": sg_handler,
-            "volume": VolumeOperationHandler(
-                sessionmaker,
-                provider,
-                clock=clock,
-                operations=operations,
-                poll_interval=min(settings.worker_poll_interval, 0.5),
-            ),
-            "volume_snapshot": SnapshotOperationHandler(
-                sessionmaker,
-                provider,
-                clock=clock,
-                operations=operations,
-                poll_interval=min(settings.worker_poll_interval, 0.5),
-            ),
-        }
+                poll_interval=settings.worker_poll_interval,
+            )
+        )
     )
     runner = Runner(
         sessionmaker,

@@ -1,59 +1,14 @@
-"""Every feature's tables, imported for Alembic and mapper configuration."""
+"""Every table of the control plane, for Alembic and mapper configuration: the features' (as
+their wiring declares them) and the ground floor's own."""
 
-from stackgate.audit.models import AuditEvent
-from stackgate.block_storage.models import Volume, VolumeSnapshot
-from stackgate.catalog.models import Flavor, Image
-from stackgate.compute.models import Server
 from stackgate.core.db import Base
 from stackgate.core.idempotency import IdempotencyRecord
 from stackgate.core.operations import Operation
 from stackgate.core.outbox import OutboxEvent
-from stackgate.identity.models import (
-    ApplicationCredential,
-    Domain,
-    Project,
-    QuotaLimit,
-    RoleAssignment,
-    SigningKey,
-    User,
-)
-from stackgate.network.models import (
-    FloatingIP,
-    IPAllocation,
-    Network,
-    Port,
-    PortSecurityGroup,
-    SecurityGroup,
-    SecurityGroupRule,
-    Subnet,
-)
+from stackgate.features import FEATURES
 from stackgate.providers.health import ProviderHealth
 
-__all__ = [
-    "ApplicationCredential",
-    "AuditEvent",
-    "Base",
-    "Domain",
-    "Flavor",
-    "FloatingIP",
-    "IPAllocation",
-    "IdempotencyRecord",
-    "Image",
-    "Network",
-    "Operation",
-    "OutboxEvent",
-    "Port",
-    "PortSecurityGroup",
-    "Project",
-    "ProviderHealth",
-    "QuotaLimit",
-    "RoleAssignment",
-    "SecurityGroup",
-    "SecurityGroupRule",
-    "Server",
-    "SigningKey",
-    "Subnet",
-    "User",
-    "Volume",
-    "VolumeSnapshot",
-]
+CORE_TABLES = (OutboxEvent, ProviderHealth, IdempotencyRecord, Operation)
+FEATURE_TABLES = tuple(table for feature in FEATURES for table in feature.tables)
+
+__all__ = ["CORE_TABLES", "FEATURE_TABLES", "Base"]

@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from stackgate.core.db import create_engine
+from stackgate.core.db import create_engine, ensure_sqlite_dir
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -38,9 +38,7 @@ async def upgrade_engine(engine: AsyncEngine) -> None:
 
 def upgrade(url: str) -> None:
     """Upgrade the database at `url` to head (creates a SQLite file's directory)."""
-    from stackgate.bootstrap import _ensure_sqlite_dir
-
-    _ensure_sqlite_dir(url)
+    ensure_sqlite_dir(url)
 
     async def run() -> None:
         engine = create_engine(url)

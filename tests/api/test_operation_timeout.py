@@ -1,6 +1,6 @@
 """STACKGATE_OPERATION_TIMEOUT is every queued operation's deadline: a port, a floating IP, a
-server and the ports (and first-use network and group) made for it all get it, none a
-hard-coded default."""
+server and the ports (and first-use network and group) made for it, a volume, its extension and
+its snapshot all get it, none a hard-coded default."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.api.test_volumes import available_volume
 from tests.builders import create_server
 from tests.conftest import make_settings
 
@@ -47,3 +48,24 @@ async def test_every_queued_operation_has_the_configured_deadline(
     found = await deadlines(container)
     for kind in ("server", "port", "floating_ip", "network", "subnet", "security_group"):
         assert found.get(kind) == {timedelta(seconds=TIMEOUT)}, (kind, found)
+
+
+async def test_volume_and_snapshot_operations_have_the_configured_deadline(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    volume = await available_volume(client, container)
+    snapshot = await client.post("/api/v1/volume-snapshots", json={"volume_id": volume["id"]})
+    assert snapshot.status_code == 202, snapshot.text
+    extend = await client.post(
+        f"/api/v1/volumes/{volume['id']}/actions/extend", json={"new_size": 2}
+    )
+    assert extend.status_code == 202, extend.text
+    async with container.sessionmaker() as session:
+        ops = (await session.scalars(select(Operation))).all()
+    assert sorted((op.resource_type, op.action) for op in ops) == [
+        ("volume", "create"),
+        ("volume", "extend"),
+        ("volume_snapshot", "create"),
+    ]
+    for op in ops:
+        assert op.deadline_at - op.created_at == timedelta(seconds=TIMEOUT), op.action

@@ -4,18 +4,16 @@ tenancy, and failures in the simulated cloud (Cinder's rules, our API's answers)
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from tests.builders import assert_problem
-from tests.conftest import make_settings, set_quotas
+from tests.conftest import set_quotas
 
 from stackgate.block_storage import public as volume_service
 from stackgate.block_storage.repository import BlockStorageUoW
 from stackgate.bootstrap import Container
-from stackgate.config import Settings
 from stackgate.core.clock import utcnow
 from stackgate.core.context import DEFAULT_PROJECT_ID, RequestContext
 from stackgate.core.ids import new_id
@@ -241,7 +239,9 @@ class TestDelete:
         server_id = new_id()
         async with BlockStorageUoW(container.sessionmaker) as uow:
             ctx = _ctx()
-            await volume_service.reserve_volumes(uow, ctx, [volume["id"]], server_id)
+            await volume_service.reserve_volumes(
+                uow, ctx, [volume["id"]], server_id, now=container.clock.now()
+            )
             await uow.commit()
         shown = (await client.get(f"/api/v1/volumes/{volume['id']}")).json()
         assert shown["status"] == "reserved"
@@ -250,7 +250,7 @@ class TestDelete:
         ]
         assert_problem(await client.delete(f"/api/v1/volumes/{volume['id']}"), 409)
         async with container.sessionmaker() as session, session.begin():
-            await volume_service.mark_attaching(session, volume["id"])
+            await volume_service.mark_attaching(session, volume["id"], now=container.clock.now())
         async with container.sessionmaker() as session, session.begin():
             await volume_service.mark_attached(
                 session, volume["id"], server_id, "/dev/vdb", utcnow()
@@ -264,9 +264,9 @@ class TestDelete:
             of = await volume_service.volumes_of_servers(session, [server_id])
             assert [v.id for v in of[server_id]] == [volume["id"]]
         async with container.sessionmaker() as session, session.begin():
-            await volume_service.mark_detaching(session, volume["id"])
+            await volume_service.mark_detaching(session, volume["id"], now=container.clock.now())
         async with container.sessionmaker() as session, session.begin():
-            await volume_service.mark_detached(session, volume["id"])
+            await volume_service.mark_detached(session, volume["id"], now=container.clock.now())
         detached = (await client.get(f"/api/v1/volumes/{volume['id']}")).json()
         assert (detached["status"], detached["attachments"]) == ("available", [])
         assert (await client.delete(f"/api/v1/volumes/{volume['id']}")).status_code == 202
@@ -378,36 +378,3 @@ class TestTenancy:
         assert (await client.get(path)).json() == volume
         # The cloud admin reaches every project's volume.
         assert (await admin_client.get(path)).status_code == 200
-
-
-class TestOperationTimeout:
-    """Volume and snapshot operations carry the configured deadline (STACKGATE_OPERATION_TIMEOUT),
-    not a default of their own."""
-
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return make_settings(database_url, operation_timeout=7)
-
-    async def test_each_queued_operation_has_the_configured_deadline(
-        self, client: httpx.AsyncClient, container: Container
-    ) -> None:
-        volume = await available_volume(client, container)
-        snapshot = await client.post("/api/v1/volume-snapshots", json={"volume_id": volume["id"]})
-        assert snapshot.status_code == 202, snapshot.text
-        extend = await client.post(
-            f"/api/v1/volumes/{volume['id']}/actions/extend", json={"new_size": 2}
-        )
-        assert extend.status_code == 202, extend.text
-        async with container.sessionmaker() as session:
-            repo = OperationRepository(session)
-            ops = [
-                *await repo.list_for_resource(volume["id"]),
-                *await repo.list_for_resource(snapshot.json()["id"]),
-            ]
-        assert sorted((op.resource_type, op.action) for op in ops) == [
-            ("volume", "create"),
-            ("volume", "extend"),
-            ("volume_snapshot", "create"),
-        ]
-        for op in ops:
-            assert op.deadline_at - op.created_at == timedelta(seconds=7), op.action

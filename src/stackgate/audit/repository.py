@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.audit.models import AuditEvent
+from stackgate.audit.schemas import AuditFilters
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.repository import paginate
 
 AUDIT_SORTS = {"at": AuditEvent.at}
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilters:
-    project_id: str | None = None
-    user_id: str | None = None
-    resource_type: str | None = None
-    resource_id: str | None = None
-    action: str | None = None
-    outcome: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 class AuditRepository:

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from stackgate.audit.repository import AuditFilters
-from stackgate.audit.schemas import AuditList
+from stackgate.audit.schemas import AuditFilters, AuditList
 from stackgate.audit.service import AuditService
 from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest

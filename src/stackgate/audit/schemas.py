@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from stackgate.core.pagination import PageMeta
@@ -27,3 +28,17 @@ class AuditRead(Output):
 
 class AuditList(PageMeta):
     items: list[AuditRead]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    """What GET /audit narrows the trail to."""
+
+    project_id: str | None = None
+    user_id: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -7,7 +7,8 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.audit.models import AuditEvent
-from stackgate.audit.repository import AuditFilters, AuditRepository
+from stackgate.audit.repository import AuditRepository
+from stackgate.audit.schemas import AuditFilters
 from stackgate.core.context import RequestContext
 from stackgate.core.middleware import AuditEntry
 from stackgate.core.pagination import PageRequest, PageResult

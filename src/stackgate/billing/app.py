@@ -27,7 +27,7 @@ from stackgate.billing.routes import router
 from stackgate.billing.service import BillingService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock
-from stackgate.core.db import create_engine, create_sessionmaker
+from stackgate.core.db import create_engine, create_sessionmaker, ensure_sqlite_dir
 from stackgate.core.deps import Authenticator
 from stackgate.core.errors import ServiceUnavailable
 from stackgate.core.logging import configure_logging
@@ -61,11 +61,9 @@ class BillingRuntime:
         auth: Authenticator | None = None,
         clock: Clock | None = None,
     ) -> BillingRuntime:
-        from stackgate.bootstrap import _ensure_sqlite_dir
-
         owns_engine = engine is None
         if engine is None:
-            _ensure_sqlite_dir(settings.billing_database_url)
+            ensure_sqlite_dir(settings.billing_database_url)
             engine = create_engine(
                 settings.billing_database_url,
                 pool_size=settings.db_pool_size,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, MetaData, String, event
@@ -118,3 +119,10 @@ def create_sessionmaker(
     if readonly:
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """The folder of a SQLite database file, made before the first connection needs it."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and url != prefix and ":memory:" not in url:
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)

@@ -97,23 +97,21 @@ class Operation(IdMixin, Base):
         if message:
             self.message = message
 
-    def finish(
-        self, result: OpResult, message: str | None = None, *, now: datetime | None = None
-    ) -> None:
+    def finish(self, result: OpResult, message: str | None = None, *, now: datetime) -> None:
         self.state = OpState.DONE
         self.result = result
         self.message = message
-        self.finished_at = now or utcnow()
+        self.finished_at = now
         self.lease_owner = None
         self.lease_until = None
 
-    def cancel(self, message: str, *, now: datetime | None = None) -> None:
+    def cancel(self, message: str, *, now: datetime) -> None:
         """Ended by a request (a delete, a hard reboot). A worker may be inside a step of it
         right now, so its lease stays until that step ends: a delete waits for it."""
         self.state = OpState.DONE
         self.result = OpResult.CANCELLED
         self.message = message
-        self.finished_at = now or utcnow()
+        self.finished_at = now
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Installed once on the control plane's sessionmaker (bootstrap): a `before_flush` listener looks
 at the new, changed and deleted rows of the resource tables, asks the feature's derivation
-(events/compute.py, block_storage.py, network.py) which events the change means, and adds
+(its `events.py`, declared in its wiring) which events the change means, and adds
 OutboxEvent rows to the same session. They are inserted by the same flush and commit or roll
 back with the change: no event without its change, no change without its event.
 
@@ -27,21 +27,7 @@ from stackgate.core.clock import Clock
 from stackgate.core.db import Base
 from stackgate.core.ids import new_id
 from stackgate.core.outbox import OutboxEvent
-from stackgate.events import block_storage, compute, network
 from stackgate.events.changes import Change, Derivation, Emit
-
-# table name -> (resource_type in the envelope, derivation)
-DERIVATIONS: dict[str, tuple[str, Derivation]] = {
-    "server": ("server", compute.derive_server),
-    "volume": ("volume", block_storage.derive_volume),
-    "volume_snapshot": ("volume_snapshot", block_storage.derive_snapshot),
-    "floating_ip": ("floating_ip", network.derive_floating_ip),
-    "network": ("network", network.derive_network),
-    "subnet": ("subnet", network.derive_subnet),
-    "port": ("port", network.derive_port),
-    "security_group": ("security_group", network.derive_security_group),
-    "security_group_rule": ("security_group_rule", network.derive_security_group_rule),
-}
 
 _PENDING = "stackgate.outbox.recorded"
 _MISSING = object()
@@ -56,14 +42,6 @@ class Recorded:
     project_id: str | None
     user_id: str | None
     emit: Emit
-
-
-def tracked(mapper: Mapper[Any]) -> tuple[str, Derivation] | None:
-    """The derivation of a mapped class, if it is a resource table of the control plane."""
-    table = mapper.local_table
-    if getattr(table, "metadata", None) is not Base.metadata:
-        return None
-    return DERIVATIONS.get(getattr(table, "name", ""))
 
 
 def events_for(resource_type: str, derive: Derivation, change: Change) -> list[Recorded]:
@@ -87,9 +65,25 @@ class OutboxRecorder:
     """Turns flushes of resource rows into outbox rows; `on_commit` is called after a commit
     that recorded events (the in-process relay wakes up instead of waiting for its poll)."""
 
-    def __init__(self, clock: Clock, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        derivations: Mapping[str, Derivation],
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._clock = clock
+        # table name (= the envelope's resource_type) -> what a change of its rows means
+        self._derivations = dict(derivations)
         self._on_commit = on_commit
+
+    def _tracked(self, mapper: Mapper[Any]) -> tuple[str, Derivation] | None:
+        """The derivation of a mapped class, if it is a resource table of the control plane."""
+        table = mapper.local_table
+        if getattr(table, "metadata", None) is not Base.metadata:
+            return None
+        name = getattr(table, "name", "")
+        derive = self._derivations.get(name)
+        return None if derive is None else (name, derive)
 
     def install(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Give `sessionmaker` a Session class of its own carrying the listeners, so sessions
@@ -121,7 +115,7 @@ class OutboxRecorder:
         if not state.is_delete or state.bind_mapper is None:
             return
         mapper = state.bind_mapper
-        found = tracked(mapper)
+        found = self._tracked(mapper)
         if found is None:
             return
         resource_type, derive = found
@@ -146,7 +140,7 @@ class OutboxRecorder:
 
     def _inserted(self, obj: Any) -> list[Recorded]:
         state = inspect(obj)
-        found = tracked(state.mapper)
+        found = self._tracked(state.mapper)
         if found is None:
             return []
         if getattr(obj, "id", None) is None:
@@ -156,7 +150,7 @@ class OutboxRecorder:
 
     def _updated(self, session: Session, obj: Any) -> list[Recorded]:
         state = inspect(obj)
-        found = tracked(state.mapper)
+        found = self._tracked(state.mapper)
         if found is None:
             return []
         values = _loaded(state)
@@ -188,7 +182,7 @@ class OutboxRecorder:
 
     def _deleted(self, obj: Any) -> list[Recorded]:
         state = inspect(obj)
-        found = tracked(state.mapper)
+        found = self._tracked(state.mapper)
         if found is None:
             return []
         return events_for(*found, Change("delete", _loaded(state)))
@@ -236,8 +230,9 @@ def install_recorder(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
     clock: Clock,
+    derivations: Mapping[str, Derivation],
     on_commit: Callable[[], None] | None = None,
 ) -> OutboxRecorder:
-    recorder = OutboxRecorder(clock, on_commit)
+    recorder = OutboxRecorder(clock, derivations, on_commit)
     recorder.install(sessionmaker)
     return recorder

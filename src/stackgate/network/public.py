@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OperationFactory
 from stackgate.core.uow import UnitOfWork
-from stackgate.network.floating_ips.repository import FloatingIPRepository
 from stackgate.network.models import Port, SecurityGroup
 from stackgate.network.networks.repository import NetworkRepository
 from stackgate.network.networks.service import (
@@ -23,6 +22,7 @@ from stackgate.network.networks.service import (
 )
 from stackgate.network.ports.repository import PortRepository
 from stackgate.network.ports.service import create_server_port, release_server_ports
+from stackgate.network.repository import floating_ips_on_ports
 from stackgate.network.security_groups.service import (
     ensure_default_group,
     resolve_groups,
@@ -108,7 +108,7 @@ async def server_networking(
     port_ids = [p.id for p in ports]
     networks = NetworkRepository(session)
     allocations = await networks.allocations_of(port_ids)
-    fips = await FloatingIPRepository(session).on_ports(port_ids)
+    fips = await floating_ips_on_ports(session, port_ids)
     groups = await PortRepository(session).groups_of(port_ids)
     names = await networks.names_of([p.network_id for p in ports])
     for port in ports:

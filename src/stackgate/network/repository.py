@@ -1,15 +1,17 @@
 """What every network sub-feature reads of its operations and addresses: whether a resource
-is being deleted, superseding its pending work, freeing what it held."""
+is being deleted, superseding its pending work, freeing what it held, and the floating IPs on
+ports (a port's delete lets go of them; a server's body shows them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackgate.core.uow import UnitOfWork
-from stackgate.network.models import IPAllocation
+from stackgate.network.models import FloatingIP, IPAllocation
 
 
 async def deleting(uow: UnitOfWork, resource_id: str) -> bool:
@@ -38,3 +40,12 @@ async def cancel_pending(
 async def release_addresses(session: AsyncSession, owner_id: str) -> None:
     """Free the addresses a port or a floating IP held."""
     await session.execute(delete(IPAllocation).where(IPAllocation.owner_id == owner_id))
+
+
+async def floating_ips_on_ports(
+    session: AsyncSession, port_ids: Sequence[str]
+) -> Sequence[FloatingIP]:
+    if not port_ids:
+        return []
+    stmt = select(FloatingIP).where(FloatingIP.port_id.in_(port_ids))
+    return (await session.scalars(stmt)).all()

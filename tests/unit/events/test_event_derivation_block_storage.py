@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from stackgate.events.block_storage import derive_snapshot, derive_volume
+from stackgate.block_storage.events import derive_snapshot, derive_volume
 from stackgate.events.changes import Change, Emit
 
 

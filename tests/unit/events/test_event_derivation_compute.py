@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stackgate.compute.events import derive_server
 from stackgate.events.changes import Change, Emit
-from stackgate.events.compute import derive_server
 
 SMALL = {"flavor_name": "m1.small", "vcpus": 1, "ram_mb": 2048, "disk_gb": 20}
 MEDIUM = {"flavor_name": "m1.medium", "vcpus": 2, "ram_mb": 4096, "disk_gb": 40}

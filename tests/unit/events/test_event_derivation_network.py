@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stackgate.events.changes import Change, Derivation, Emit
-from stackgate.events.network import (
+from stackgate.network.events import (
     derive_floating_ip,
     derive_network,
     derive_port,

@@ -11,13 +11,9 @@ from stackgate.compute.errors import ResizeToSameFlavor
 from stackgate.compute.models import Server
 from stackgate.compute.public import project_usage
 from stackgate.compute.repository import ComputeUoW
+from stackgate.compute.servers.repository import details_of
 from stackgate.compute.servers.schemas import ServerDetail
-from stackgate.compute.servers.service import (
-    ServerService,
-    check_action,
-    check_fits,
-    details_of,
-)
+from stackgate.compute.servers.service import ServerService, check_action, check_fits
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import InvalidInput
 from stackgate.core.operations import Operation, OpResult

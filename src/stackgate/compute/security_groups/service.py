@@ -13,8 +13,9 @@ from stackgate.compute.errors import (
     ServerNotFound,
 )
 from stackgate.compute.security_groups.schemas import SecurityGroupAction
+from stackgate.compute.servers.repository import details_of
 from stackgate.compute.servers.schemas import ServerDetail
-from stackgate.compute.servers.service import ServerService, details_of
+from stackgate.compute.servers.service import ServerService
 from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
 from stackgate.identity.public import policy

@@ -4,7 +4,7 @@ use cases share (loading a server, Nova's checks, queuing its operations, its bo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from stackgate.compute.errors import FlavorTooSmall, ServerNotFound, refused
 from stackgate.compute.models import Server
 from stackgate.compute.public import project_usage
 from stackgate.compute.repository import ComputeUoW, ServerFilters
+from stackgate.compute.servers.repository import details_of
 from stackgate.compute.servers.schemas import ServerCreate, ServerDetail, ServerRead, ServerUpdate
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
@@ -382,31 +383,3 @@ async def plug(
         )
         volume_ids = [volume.id for volume in reserved]
     return {"port_ids": port_ids, "boot_volume_id": boot_volume_id, "volume_ids": volume_ids}
-
-
-async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[ServerDetail]:
-    """Server bodies' extras (addresses, groups, volumes): one query per feature per page."""
-    ids = [server.id for server in servers]
-    if not ids:
-        return []
-    networking = await network.server_networking(session, ids)
-    volumes = await block_storage_service.volumes_of_servers(session, ids)
-    found = []
-    for server in servers:
-        net = networking.get(server.id)
-        found.append(
-            ServerDetail(
-                server=server,
-                addresses=dict(net.addresses) if net is not None else {},
-                security_groups=list(net.security_groups) if net is not None else [],
-                volumes=[
-                    {
-                        "id": volume.id,
-                        "device": volume.device,
-                        "delete_on_termination": volume.delete_on_termination,
-                    }
-                    for volume in volumes.get(server.id, [])
-                ],
-            )
-        )
-    return found

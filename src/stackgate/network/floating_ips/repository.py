@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,12 +39,6 @@ class FloatingIPRepository:
         return await paginate(
             self.session, stmt, columns=FIP_SORTS, id_column=FloatingIP.id, request=page
         )
-
-    async def on_ports(self, port_ids: Sequence[str]) -> Sequence[FloatingIP]:
-        if not port_ids:
-            return []
-        stmt = select(FloatingIP).where(FloatingIP.port_id.in_(port_ids))
-        return (await self.session.scalars(stmt)).all()
 
     async def on_fixed_ip(self, port_id: str, fixed_ip: str) -> FloatingIP | None:
         stmt = select(FloatingIP).where(

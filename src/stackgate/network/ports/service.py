@@ -18,14 +18,18 @@ from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
 from stackgate.identity.public import policy, quotas
 from stackgate.network.errors import ExternalNetworkForPorts, InvalidAddress
-from stackgate.network.floating_ips.repository import FloatingIPRepository
 from stackgate.network.models import IPAllocation, Network, Port, SecurityGroup, Status
 from stackgate.network.networks.repository import NetworkRepository
 from stackgate.network.networks.service import NetworkUoW, network_usage, visible_network
 from stackgate.network.ports.errors import PortBound, PortNotFound
 from stackgate.network.ports.repository import PortFilters, PortRepository
 from stackgate.network.ports.schemas import FixedIPRequest, PortCreate, PortUpdate
-from stackgate.network.repository import cancel_pending, deleting, supersede
+from stackgate.network.repository import (
+    cancel_pending,
+    deleting,
+    floating_ips_on_ports,
+    supersede,
+)
 from stackgate.network.security_groups.service import resolve_groups
 
 SERVER_PORT_OWNER = "compute:nova"
@@ -34,12 +38,10 @@ _rng = random.SystemRandom()
 
 class PortUoW(NetworkUoW):
     ports: PortRepository
-    floating_ips: FloatingIPRepository
 
     def _attach(self, session: AsyncSession) -> None:
         super()._attach(session)
         self.ports = PortRepository(session)
-        self.floating_ips = FloatingIPRepository(session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ async def disassociate_rows(
 ) -> None:
     """Floating IPs on these ports let go of them at once (Neutron does so on port delete)."""
     now = operations.clock.now()
-    for fip in await FloatingIPRepository(uow.session).on_ports(port_ids):
+    for fip in await floating_ips_on_ports(uow.session, port_ids):
         await cancel_pending(
             uow, fip.id, ("associate", "disassociate"), "the port is being deleted", now=now
         )
