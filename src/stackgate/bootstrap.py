@@ -21,8 +21,6 @@ from stackgate.block_storage.volumes.service import VolumeService
 from stackgate.catalog.service import CatalogService
 from stackgate.compute import public as compute_public
 from stackgate.compute.actions.service import ServerActionService
-from stackgate.compute.handlers import repair_orphans
-from stackgate.compute.models import Server
 from stackgate.compute.servers.service import ComputeConfig, ServerService
 from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
@@ -51,15 +49,6 @@ from stackgate.wiring import HandlerParts
 from stackgate.worker.reconciler import Reconciler
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
-
-
-async def server_project(session: AsyncSession, server_id: str) -> str | None:
-    """The project of a live server, or None: what network asks of compute before pointing a
-    floating IP at a server (network does not read compute's tables)."""
-    server = await session.get(Server, server_id)
-    if server is None or server.status == "DELETED":
-        return None
-    return server.project_id
 
 
 @dataclass
@@ -243,7 +232,7 @@ def bootstrap(
             sessionmaker,
             clock=clock,
             interval=settings.reconcile_interval,
-            repairs={"servers": repair_orphans},
+            repairs=features.repairs(),
         ),
         relay=relay,
         servers=servers,
@@ -278,7 +267,7 @@ def bootstrap(
         floating_ips=FloatingIPService(
             sessionmaker,
             operations=operations,
-            server_owner=server_project,
+            server_owner=compute_public.server_project,
             wakeup=runner.wakeup,
         ),
         security_groups=SecurityGroupService(

@@ -1,5 +1,5 @@
 """The features, in the order their routes are served (and documented): the one list the app,
-the worker, the outbox recorder, Alembic and the tests read."""
+the worker, the reconciler, the outbox recorder, Alembic and the tests read."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from stackgate.events.changes import Derivation
 from stackgate.identity.wiring import FEATURE as IDENTITY
 from stackgate.network.wiring import FEATURE as NETWORK
 from stackgate.wiring import Feature, HandlerParts
+from stackgate.worker.reconciler import Repair
 from stackgate.worker.registry import OperationHandler
 
 FEATURES: tuple[Feature, ...] = (IDENTITY, AUDIT, COMPUTE, CATALOG, NETWORK, BLOCK_STORAGE)
@@ -32,3 +33,8 @@ def handlers(parts: HandlerParts) -> dict[str, OperationHandler]:
 def derivations() -> Mapping[str, Derivation]:
     """table name -> its event derivation, for the outbox recorder."""
     return {table: derive for feature in FEATURES for table, derive in feature.events.items()}
+
+
+def repairs() -> dict[str, Repair]:
+    """The reconciler's repair jobs of every feature."""
+    return {name: job for feature in FEATURES for name, job in feature.repairs.items()}

@@ -18,6 +18,7 @@ from stackgate.core.operations import OperationFactory
 from stackgate.events.changes import Derivation
 from stackgate.providers.base import Provider
 from stackgate.worker.handler import OperationHandler as StepHandler
+from stackgate.worker.reconciler import Repair
 from stackgate.worker.registry import OperationHandler
 
 H = TypeVar("H", bound=StepHandler[Any, Any, Any])
@@ -62,6 +63,8 @@ class Feature:
     cloud_routers: Sequence[APIRouter] = ()
     # resource_type -> its operation handler (one handler may drive several types).
     handlers: Handlers = _no_handlers
+    # The reconciler's periodic repairs of the feature's rows, by name.
+    repairs: Mapping[str, Repair] = field(default_factory=dict)
     # table name -> the events a row change of it derives (the table name is the resource type).
     events: Mapping[str, Derivation] = field(default_factory=dict)
     # The feature's tables, and for those seeded with rows every install has, which of their
