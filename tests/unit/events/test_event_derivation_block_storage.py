@@ -1,4 +1,4 @@
-"""Volume and snapshot row changes -> volume.* / snapshot.* events (events/block_storage.py)."""
+"""Volume and snapshot row changes -> volume.* / snapshot.* events (block_storage/events.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server row changes -> compute.instance.* events (events/compute.py)."""
+"""Server row changes -> compute.instance.* events (compute/events.py)."""
 
 from __future__ import annotations
 

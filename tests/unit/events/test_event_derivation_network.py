@@ -1,4 +1,4 @@
-"""Network-side row changes -> Neutron-style events (events/network.py)."""
+"""Network-side row changes -> Neutron-style events (network/events.py)."""
 
 from __future__ import annotations
 
