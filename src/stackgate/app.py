@@ -97,9 +97,9 @@ def create_app(
     cloud_work = [Depends(cloud_available)]
     app.include_router(health_router)
     for feature in FEATURES:
-        for router in feature.routers:
+        for router in feature.routers():
             app.include_router(router)
-        for router in feature.cloud_routers:
+        for router in feature.cloud_routers():
             app.include_router(router, dependencies=cloud_work)
     if billing:
         app.include_router(billing_router)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import APIRouter
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +19,9 @@ from stackgate.providers.base import Provider
 from stackgate.worker.handler import OperationHandler as StepHandler
 from stackgate.worker.reconciler import Repair
 from stackgate.worker.registry import OperationHandler
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 H = TypeVar("H", bound=StepHandler[Any, Any, Any])
 
@@ -48,19 +50,26 @@ class HandlerParts:
 
 
 Handlers = Callable[[HandlerParts], Mapping[str, OperationHandler]]
+# Routers are imported when the app is built, not when a feature is declared: the worker, the
+# CLI and migrations then start without loading the API's routes (a second per process).
+Routers = Callable[[], Sequence["APIRouter"]]
 
 
 def _no_handlers(parts: HandlerParts) -> Mapping[str, OperationHandler]:
     return {}
 
 
+def _no_routers() -> Sequence[APIRouter]:
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Feature:
     name: str
     # Routers whose requests need nothing of the cloud (reads of our own rows, identity).
-    routers: Sequence[APIRouter] = ()
+    routers: Routers = _no_routers
     # Routers whose writes queue cloud work: refused with 503 while the cloud's breaker is open.
-    cloud_routers: Sequence[APIRouter] = ()
+    cloud_routers: Routers = _no_routers
     # resource_type -> its operation handler (one handler may drive several types).
     handlers: Handlers = _no_handlers
     # The reconciler's periodic repairs of the feature's rows, by name.

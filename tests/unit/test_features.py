@@ -60,6 +60,6 @@ def test_the_app_serves_every_declared_router() -> None:
     app = create_app(make_settings("sqlite+aiosqlite://"))
     served = set(app.openapi()["paths"])
     for feature in FEATURES:
-        for router in (*feature.routers, *feature.cloud_routers):
+        for router in (*feature.routers(), *feature.cloud_routers()):
             for route in router.routes:
                 assert getattr(route, "path", None) in served, (feature.name, route)

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from stackgate.audit.models import AuditEvent
-from stackgate.audit.routes import router
 from stackgate.wiring import Feature
 
-FEATURE = Feature(name="audit", routers=(router,), tables=(AuditEvent,))
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+def routers() -> Sequence[APIRouter]:
+    from stackgate.audit.routes import router
+
+    return (router,)
+
+
+FEATURE = Feature(name="audit", routers=routers, tables=(AuditEvent,))

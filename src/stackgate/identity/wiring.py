@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from stackgate.identity.credentials.routes import router as credential_router
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from stackgate.identity.models import (
     ApplicationCredential,
     Domain,
@@ -12,13 +14,23 @@ from stackgate.identity.models import (
     SigningKey,
     User,
 )
-from stackgate.identity.projects.routes import router as project_router
-from stackgate.identity.tokens.routes import router as token_router
-from stackgate.identity.users.routes import router as user_router
 from stackgate.wiring import Feature
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+def routers() -> Sequence[APIRouter]:
+    from stackgate.identity.credentials.routes import router as credentials
+    from stackgate.identity.projects.routes import router as projects
+    from stackgate.identity.tokens.routes import router as tokens
+    from stackgate.identity.users.routes import router as users
+
+    return (tokens, projects, users, credentials)
+
 
 FEATURE = Feature(
     name="identity",
-    routers=(token_router, project_router, user_router, credential_router),
+    routers=routers,
     tables=(ApplicationCredential, RoleAssignment, QuotaLimit, User, Project, Domain, SigningKey),
 )

@@ -3,7 +3,8 @@ floating IPs and security groups."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from stackgate.network.events import (
     derive_floating_ip,
@@ -14,7 +15,6 @@ from stackgate.network.events import (
     derive_subnet,
 )
 from stackgate.network.floating_ips.handlers import FloatingIPOperationHandler
-from stackgate.network.floating_ips.routes import router as floating_ip_router
 from stackgate.network.models import (
     FloatingIP,
     IPAllocation,
@@ -26,14 +26,14 @@ from stackgate.network.models import (
     Subnet,
 )
 from stackgate.network.networks.handlers import NetworkOperationHandler
-from stackgate.network.networks.routes import router as network_router
 from stackgate.network.ports.handlers import PortOperationHandler
-from stackgate.network.ports.routes import router as port_router
 from stackgate.network.security_groups.handlers import SecurityGroupOperationHandler
-from stackgate.network.security_groups.routes import router as security_group_router
 from stackgate.network.seed import PUBLIC_NETWORK_ID, PUBLIC_SUBNET_ID
 from stackgate.wiring import Feature, HandlerParts
 from stackgate.worker.registry import OperationHandler
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 def handlers(parts: HandlerParts) -> Mapping[str, OperationHandler]:
@@ -51,9 +51,18 @@ def handlers(parts: HandlerParts) -> Mapping[str, OperationHandler]:
     }
 
 
+def cloud_routers() -> Sequence[APIRouter]:
+    from stackgate.network.floating_ips.routes import router as floating_ips
+    from stackgate.network.networks.routes import router as networks
+    from stackgate.network.ports.routes import router as ports
+    from stackgate.network.security_groups.routes import router as security_groups
+
+    return (networks, ports, floating_ips, security_groups)
+
+
 FEATURE = Feature(
     name="network",
-    cloud_routers=(network_router, port_router, floating_ip_router, security_group_router),
+    cloud_routers=cloud_routers,
     handlers=handlers,
     events={
         "network": derive_network,
