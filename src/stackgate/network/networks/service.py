@@ -16,7 +16,7 @@ from stackgate.core.ids import new_id
 from stackgate.core.operations import OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity.public import IdentityRepository, policy, quotas
+from stackgate.identity.public import lock_project, policy, quotas
 from stackgate.network.errors import ExternalNetworkForPorts, InvalidSubnet, UnknownNetworkReference
 from stackgate.network.models import Network, Status, Subnet
 from stackgate.network.networks.errors import (
@@ -82,7 +82,7 @@ async def ensure_private_network(
     if found is not None:
         return found
     # Serialise with other first uses in this project; default_for is unique as a last guard.
-    await IdentityRepository(uow.session).lock_project(project_id)
+    await lock_project(uow, project_id)
     found = await repo.private_network(project_id)
     if found is not None:
         return found

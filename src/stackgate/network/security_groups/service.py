@@ -16,7 +16,7 @@ from stackgate.core.errors import AmbiguousReference
 from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
 from stackgate.core.uow import UnitOfWork
-from stackgate.identity.public import IdentityRepository, policy, quotas
+from stackgate.identity.public import lock_project, policy, quotas
 from stackgate.network.models import SecurityGroup, SecurityGroupRule
 from stackgate.network.repository import deleting
 from stackgate.network.security_groups.errors import (
@@ -81,7 +81,7 @@ async def ensure_default_group(
     if found is not None:
         return found
     # Serialise with other first uses of this project; default_for is unique as a last guard.
-    await IdentityRepository(uow.session).lock_project(project_id)
+    await lock_project(uow, project_id)
     found = await repo.default_of(project_id)
     if found is not None:
         return found
@@ -204,7 +204,7 @@ class SecurityGroupService:
     async def _lock(self, uow: SecurityGroupUoW, project_id: str) -> None:
         """Serialise the project's security group writes; first statement of the transaction,
         so SQLite takes its write lock before reading (no stale snapshot to upgrade)."""
-        await IdentityRepository(uow.session).lock_project(project_id)
+        await lock_project(uow, project_id)
 
     async def list(
         self, ctx: RequestContext, *, name: str | None, page: PageRequest
