@@ -47,6 +47,15 @@ class IdempotencyScope:
     key: str
     fingerprint: str
 
+    @classmethod
+    def of_request(
+        cls, project_id: str, method: str, path: str, key: str | None, payload: Any
+    ) -> IdempotencyScope | None:
+        """The scope of a request that sent `Idempotency-Key`, or None when it sent none."""
+        if key is None:
+            return None
+        return cls(project_id, method, path, key, fingerprint(payload))
+
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:

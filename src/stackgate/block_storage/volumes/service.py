@@ -31,7 +31,7 @@ from stackgate.catalog import public as catalog
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate, InvalidInput
-from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
+from stackgate.core.idempotency import IdempotencyScope, StoredResponse
 from stackgate.core.ids import new_id, stable_id
 from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
@@ -148,16 +148,8 @@ class VolumeService:
         """Accept a volume: a creating row and its create operation in one transaction."""
         policy.enforce(ctx, "volume:create")
         volume_type = resolve_volume_type(data.volume_type)
-        scope = (
-            None
-            if idempotency_key is None
-            else IdempotencyScope(
-                ctx.project_id,
-                "POST",
-                "/api/v1/volumes",
-                idempotency_key,
-                fingerprint(data.model_dump(mode="json")),
-            )
+        scope = IdempotencyScope.of_request(
+            ctx.project_id, "POST", "/api/v1/volumes", idempotency_key, data.model_dump(mode="json")
         )
         async with self.uow() as uow:
             now = self._clock.now()

@@ -23,7 +23,7 @@ from stackgate.compute.servers.schemas import ServerCreate, ServerDetail, Server
 from stackgate.core.clock import Clock
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import ConcurrentUpdate, InvalidInput
-from stackgate.core.idempotency import IdempotencyScope, StoredResponse, fingerprint
+from stackgate.core.idempotency import IdempotencyScope, StoredResponse
 from stackgate.core.ids import new_id
 from stackgate.core.operations import Operation, OperationFactory
 from stackgate.core.pagination import PageRequest, PageResult
@@ -168,16 +168,8 @@ class ServerService:
         """Accept a server with its ports, boot volume and reserved data volumes, plus one
         create operation, in one transaction (202); any refusal changes nothing."""
         policy.enforce(ctx, "server:create")
-        scope = (
-            None
-            if idempotency_key is None
-            else IdempotencyScope(
-                ctx.project_id,
-                "POST",
-                "/api/v1/vms",
-                idempotency_key,
-                fingerprint(data.model_dump(mode="json")),
-            )
+        scope = IdempotencyScope.of_request(
+            ctx.project_id, "POST", "/api/v1/vms", idempotency_key, data.model_dump(mode="json")
         )
         async with self.uow() as uow:
             now = self._clock.now()
