@@ -17,7 +17,12 @@ from stackgate.config import Settings
 from stackgate.core.deps import cloud_available, refuse_nul
 from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
-from stackgate.core.middleware import AuditMiddleware, AuditSink, RequestIdMiddleware
+from stackgate.core.middleware import (
+    AuditMiddleware,
+    AuditSink,
+    OperationLinkMiddleware,
+    RequestIdMiddleware,
+)
 from stackgate.core.problem import install_problem_handlers
 from stackgate.features import FEATURES
 from stackgate.identity.seed import SeedResult
@@ -91,6 +96,7 @@ def create_app(
     if container is not None:
         app.state.container = container
     install_problem_handlers(app)
+    app.add_middleware(OperationLinkMiddleware)
     app.add_middleware(AuditMiddleware, sink=_audit_sink)
     app.add_middleware(RequestIdMiddleware)
     # The routers whose changes the worker carries to the cloud.

@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stackgate import features
+from stackgate.activity.operations.service import OperationService
+from stackgate.activity.stream.service import EventStreamService
 from stackgate.audit.service import AuditService
 from stackgate.block_storage import public as block_storage
 from stackgate.block_storage.snapshots.service import SnapshotService
@@ -26,8 +28,10 @@ from stackgate.config import Settings
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.db import create_engine, create_sessionmaker, ensure_sqlite_dir
 from stackgate.core.operations import OperationFactory
+from stackgate.events.feed import EventFeed
 from stackgate.events.recorder import install_recorder
 from stackgate.events.relay import OutboxRelay, RelayConfig, build_relay
+from stackgate.events.sequencer import Sequencer
 from stackgate.identity import quotas
 from stackgate.identity.credentials.service import CredentialService
 from stackgate.identity.projects.service import ProjectService
@@ -80,6 +84,12 @@ class Container:
     floating_ips: FloatingIPService
     volumes: VolumeService
     volume_snapshots: SnapshotService
+    # Numbers committed events for the live stream (events/sequencer.py); runs in every process.
+    sequencer: Sequencer
+    # This process's live streams read and fan out the numbered events (events/feed.py).
+    feed: EventFeed
+    event_stream: EventStreamService
+    operation_reads: OperationService
     # Publishes the outbox (events/relay.py); runs wherever the worker runs.
     relay: OutboxRelay | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -104,9 +114,10 @@ class Container:
         """Open the provider and identity; with `worker`, run the worker and reconciler here."""
         seeded = await self.prepare_identity()
         await self.provider.start()
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self.sequencer.run(self._stop))]
         if worker:
-            self._stop.clear()
-            self._tasks = [
+            self._tasks += [
                 asyncio.create_task(self.runner.run(self._stop)),
                 asyncio.create_task(self.reconciler.run(self._stop)),
                 *([asyncio.create_task(self.relay.run(self._stop))] if self.relay else []),
@@ -115,6 +126,7 @@ class Container:
 
     async def close(self) -> None:
         self._stop.set()
+        await self.feed.close()
         for task in self._tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 15)
@@ -169,8 +181,16 @@ def bootstrap(
             retention=timedelta(hours=settings.outbox_retention_hours),
         ),
     )
+    sequencer = Sequencer(sessionmaker, poll_interval=settings.events_sequencer_poll)
+    feed = EventFeed(sessionmaker, poll_interval=settings.events_poll_interval)
+    sequencer.on_stamped(feed.wakeup)
+
+    def recorded() -> None:
+        relay.wakeup()
+        sequencer.wakeup()
+
     install_recorder(
-        sessionmaker, clock=clock, derivations=features.derivations(), on_commit=relay.wakeup
+        sessionmaker, clock=clock, derivations=features.derivations(), on_commit=recorded
     )
     registry = HandlerRegistry(
         features.handlers(
@@ -277,6 +297,10 @@ def bootstrap(
         volume_snapshots=SnapshotService(
             sessionmaker, clock=clock, operations=operations, wakeup=runner.wakeup
         ),
+        sequencer=sequencer,
+        feed=feed,
+        event_stream=EventStreamService(feed),
+        operation_reads=OperationService(sessionmaker, feed),
     )
 
 

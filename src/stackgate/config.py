@@ -133,7 +133,24 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Seconds the relay waits for a broker connection or confirm."
     )
     outbox_retention_hours: int = Field(
-        168, ge=1, description="How long published events stay in the outbox table."
+        168,
+        ge=1,
+        description="How long published events stay in the outbox table (and so how far back "
+        "a live event stream can resume).",
+    )
+    events_poll_interval: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="Seconds between reads of new events while streams are open (on "
+        "PostgreSQL, LISTEN/NOTIFY wakes them at once and this is a safety net).",
+    )
+    events_sequencer_poll: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Seconds between the sequencer's checks for events no commit announced "
+        "(a process that died between its commit and numbering them).",
     )
 
     sim_speed: float = Field(1.0, ge=0, description="Simulator time factor (0 = instant).")

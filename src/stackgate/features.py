@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from stackgate.activity.wiring import FEATURE as ACTIVITY
 from stackgate.audit.wiring import FEATURE as AUDIT
 from stackgate.block_storage.wiring import FEATURE as BLOCK_STORAGE
 from stackgate.catalog.wiring import FEATURE as CATALOG
@@ -16,7 +17,15 @@ from stackgate.wiring import Feature, HandlerParts
 from stackgate.worker.reconciler import Repair
 from stackgate.worker.registry import OperationHandler
 
-FEATURES: tuple[Feature, ...] = (IDENTITY, AUDIT, COMPUTE, CATALOG, NETWORK, BLOCK_STORAGE)
+FEATURES: tuple[Feature, ...] = (
+    IDENTITY,
+    AUDIT,
+    COMPUTE,
+    CATALOG,
+    NETWORK,
+    BLOCK_STORAGE,
+    ACTIVITY,
+)
 
 
 def handlers(parts: HandlerParts) -> dict[str, OperationHandler]:

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stackgate.core.operations import Queued, collecting_queued
+
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 log = structlog.get_logger("stackgate.access")
@@ -62,6 +64,55 @@ class RequestIdMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+OPERATION_LOCATION = b"operation-location"
+
+
+def started_operation(queued: list[Queued], location: str | None) -> Queued | None:
+    """The operation an answer is about: the last one queued for the resource its Location
+    names (a server create also queues its ports' and volumes' operations), else the last."""
+    if not queued:
+        return None
+    segments = set((location or "").split("?")[0].split("/"))
+    for op in reversed(queued):
+        if op.resource_id in segments:
+            return op
+    return queued[-1]
+
+
+class OperationLinkMiddleware:
+    """A successful request that queued work answers `Operation-Location:
+    /api/v1/operations/{id}`, where its progress can be read or followed (not on an idempotent
+    replay: that request queued nothing, and the original answer had the link)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in MUTATING:
+            await self.app(scope, receive, send)
+            return
+        with collecting_queued() as queued:
+
+            async def send_with_link(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] < 300:
+                    headers = dict(message.get("headers", []))
+                    location = headers.get(b"location", b"").decode("latin-1")
+                    op = (
+                        None
+                        if b"idempotent-replayed" in headers
+                        else (started_operation(queued, location))
+                    )
+                    if op is not None:
+                        link = f"/api/v1/operations/{op.id}".encode()
+                        message["headers"] = [
+                            *message.get("headers", []),
+                            (OPERATION_LOCATION, link),
+                        ]
+                await send(message)
+
+            await self.app(scope, receive, send_with_link)
 
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})

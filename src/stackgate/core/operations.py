@@ -6,7 +6,9 @@ worker claims rows with a lease, so a crash anywhere leaves a row to resume from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stackgate.core.clock import Clock, utcnow
 from stackgate.core.db import Base, IdMixin
+from stackgate.core.ids import new_id
 
 
 class OpState(StrEnum):
@@ -149,6 +152,30 @@ class OperationFactory:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An operation a request queued: its id, and the resource it works on."""
+
+    id: str
+    resource_id: str
+
+
+# The operations the current request has queued (None outside a request), so its answer can
+# link to the one it started (core/middleware.py, Operation-Location).
+_queued: ContextVar[list[Queued] | None] = ContextVar("stackgate_queued_operations", default=None)
+
+
+@contextmanager
+def collecting_queued() -> Iterator[list[Queued]]:
+    """Collect, in order, the operations queued inside the block (one request)."""
+    queued: list[Queued] = []
+    token = _queued.set(queued)
+    try:
+        yield queued
+    finally:
+        _queued.reset(token)
+
+
 class OperationRepository:
     """Storage of operations; the claim is atomic on every dialect."""
 
@@ -156,7 +183,11 @@ class OperationRepository:
         self.session = session
 
     def add(self, op: Operation) -> Operation:
+        if op.id is None:
+            op.id = new_id()
         self.session.add(op)
+        if (queued := _queued.get()) is not None:
+            queued.append(Queued(op.id, op.resource_id))
         return op
 
     async def get(self, op_id: str) -> Operation | None:

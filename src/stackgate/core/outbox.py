@@ -4,6 +4,12 @@ The relay (events/relay.py) publishes unpublished rows in id order and stamps `p
 only after the broker confirmed (or the in-process subscribers returned). Ids are time-ordered
 UUIDs (version 7 layout), so `ORDER BY id` is the order in which events were recorded, even
 for several events recorded within one flush.
+
+The live event stream reads the same rows by `seq`, a number the sequencer
+(events/sequencer.py) stamps on committed rows one batch at a time under the lock of the one
+`event_sequence` row. A number taken at insert (BIGSERIAL, AUTO_INCREMENT) would become visible
+at commit, out of order, and a reader at `seq > 10` could see 11 before 10 commits and skip 10
+for good; stamped after commit and serialised, `seq` is gap-free in the order readers see it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stackgate.core.clock import utcnow
@@ -61,6 +67,8 @@ class OutboxEvent(Base):
         # (published_at < cutoff) both walk this index.
         Index("ix_outbox_event_pending", "published_at", "id"),
         Index("ix_outbox_event_resource", "resource_id", "id"),
+        # The stream's replay (seq > N ORDER BY seq) and the sequencer's search (seq IS NULL).
+        Index("ix_outbox_event_seq", "seq", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=event_id)
@@ -76,6 +84,10 @@ class OutboxEvent(Base):
     # Not before this time: a claim leases the row until then; a failure backs it off.
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Its place in the live stream; None until the sequencer has stamped it.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Enough of the resource to render a row (name, status, task state, fault).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def envelope(self) -> dict[str, Any]:
         """The message body on stackgate.events and what in-process subscribers receive."""
@@ -89,3 +101,17 @@ class OutboxEvent(Base):
             "resource_id": self.resource_id,
             "payload": dict(self.payload or {}),
         }
+
+
+SEQUENCE_ROW = 1
+
+
+class EventSequence(Base):
+    """The one row (id 1) the sequencer locks: the last `seq` stamped, and the highest `seq`
+    purged (a stream resuming at or below it has lost events and must re-list)."""
+
+    __tablename__ = "event_sequence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    purged_seq: Mapped[int] = mapped_column(BigInteger, default=0)

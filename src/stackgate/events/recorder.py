@@ -42,6 +42,19 @@ class Recorded:
     project_id: str | None
     user_id: str | None
     emit: Emit
+    summary: dict[str, Any]
+
+
+# What a live view needs to render the row the event is about, whatever its type.
+SUMMARY_FIELDS = ("name", "status", "task_state", "power_state")
+
+
+def summary_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The row as the event stream shows it: its name and state, and a server's fault."""
+    summary = {name: values[name] for name in SUMMARY_FIELDS if name in values}
+    if values.get("fault_message"):
+        summary["fault"] = {"code": values.get("fault_code"), "message": values["fault_message"]}
+    return summary
 
 
 def events_for(resource_type: str, derive: Derivation, change: Change) -> list[Recorded]:
@@ -49,6 +62,7 @@ def events_for(resource_type: str, derive: Derivation, change: Change) -> list[R
     resource_id = values.get("id")
     if resource_id is None:
         return []
+    summary = summary_of(values)
     return [
         Recorded(
             resource_type=resource_type,
@@ -56,6 +70,7 @@ def events_for(resource_type: str, derive: Derivation, change: Change) -> list[R
             project_id=values.get("project_id"),
             user_id=values.get("user_id"),
             emit=emit,
+            summary=summary,
         )
         for emit in derive(change)
     ]
@@ -201,6 +216,7 @@ class OutboxRecorder:
                     resource_type=item.resource_type,
                     resource_id=item.resource_id,
                     payload=item.emit.payload,
+                    summary=item.summary,
                     attempts=0,
                     next_attempt_at=now,
                 )

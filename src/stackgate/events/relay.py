@@ -31,12 +31,13 @@ import structlog
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 from aiormq.exceptions import ChannelPreconditionFailed
 from pamqp.commands import Basic
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.core.clock import Clock
-from stackgate.core.outbox import OutboxEvent
+from stackgate.core.outbox import SEQUENCE_ROW, EventSequence, OutboxEvent
 from stackgate.events.subscribers import SubscriberRegistry, default_registry
+from stackgate.events.wakeup import Wakeup
 from stackgate.messaging import topology
 
 log = structlog.get_logger("stackgate.events")
@@ -219,7 +220,7 @@ class OutboxRelay:
         self._sink = sink
         self._clock = clock
         self._config = config or RelayConfig()
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
 
     def wakeup(self) -> None:
         """Called after a commit that recorded events: deliver now rather than at the poll."""
@@ -313,13 +314,22 @@ class OutboxRelay:
         return total
 
     async def purge(self) -> int:
-        """Delete rows published longer ago than the retention."""
+        """Delete rows published longer ago than the retention, once the stream has numbered
+        them; the highest number gone is kept, so a stream resuming below it is told to
+        re-list instead of silently missing events."""
         cutoff = self._clock.now() - self._config.retention
+        expired = and_(OutboxEvent.published_at < cutoff, OutboxEvent.seq.is_not(None))
         async with self._sessionmaker() as session, session.begin():
+            highest = await session.scalar(select(func.max(OutboxEvent.seq)).where(expired))
+            if highest is None:
+                return 0
             result = await session.execute(
-                delete(OutboxEvent)
-                .where(OutboxEvent.published_at < cutoff)
-                .execution_options(synchronize_session=False)
+                delete(OutboxEvent).where(expired).execution_options(synchronize_session=False)
+            )
+            await session.execute(
+                update(EventSequence)
+                .where(EventSequence.id == SEQUENCE_ROW, EventSequence.purged_seq < highest)
+                .values(purged_seq=highest)
             )
         return int(getattr(result, "rowcount", 0) or 0)
 
@@ -353,23 +363,10 @@ class OutboxRelay:
                         continue  # a backlog: keep going
                     wait = cfg.poll_interval
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_wait_either(self._wake, stop, failures > 0), wait)
+                await self._wake.wait(stop, wait, nudges=failures == 0)
         finally:
             await self._sink.close()
             log.info("event_relay_stopped")
-
-
-async def _wait_either(wake: asyncio.Event, stop: asyncio.Event, backing_off: bool) -> None:
-    """Wait for a wake-up (unless backing off from a failure) or for stop."""
-    waiters = [asyncio.ensure_future(stop.wait())]
-    if not backing_off:
-        waiters.append(asyncio.ensure_future(wake.wait()))
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def build_relay(

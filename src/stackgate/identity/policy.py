@@ -77,6 +77,8 @@ RULES: dict[str, Rule] = {
     "quota:read": Rule(R, "show the project's quotas and usage"),
     "quota:write": Rule(A, "change quotas"),
     "audit:read": Rule(MG, "read the audit trail (managers: their project)"),
+    "operation:read": Rule(R, "list, show and follow the project's operations"),
+    "event:read": Rule(R, "watch the project's live events (admins: any project)"),
 }
 
 

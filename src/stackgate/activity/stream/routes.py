@@ -1,0 +1,120 @@
+"""GET /api/v1/events: the project's live events as Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from stackgate.activity.stream.service import EventStreamService, Sent
+from stackgate.core.deps import ContextDep, policy_doc
+from stackgate.core.errors import InvalidInput
+from stackgate.core.problem import problem_responses
+from stackgate.events.feed import EventFilter
+
+# Tells EventSource clients how long to wait before reconnecting (milliseconds).
+RETRY_MS = 3000
+
+
+async def _stream(request: Request) -> EventStreamService:
+    service: EventStreamService = request.app.state.container.event_stream
+    return service
+
+
+StreamDep = Annotated[EventStreamService, Depends(_stream)]
+Timeout = Annotated[
+    float | None,
+    Query(
+        gt=0,
+        le=86_400,
+        description="End the stream after this many seconds (Kubernetes' timeoutSeconds); "
+        "by default it lasts until the client goes.",
+    ),
+]
+
+router = APIRouter(
+    prefix="/api/v1", tags=["events"], responses=problem_responses(400, 401, 403, 422)
+)
+
+
+def sse(sent: Sent) -> ServerSentEvent:
+    return ServerSentEvent(event=sent.event, data=sent.data, id=sent.id)
+
+
+def resume_point(last_event_id: str | None, since: int | None) -> int | None:
+    """Where a stream resumes: the Last-Event-ID a reconnecting client sends back, else
+    `?since=`, else from now on."""
+    if last_event_id is None or not last_event_id.strip():
+        return since
+    try:
+        value = int(last_event_id)
+    except ValueError:
+        raise InvalidInput(
+            "Last-Event-ID must be the id of an event this stream sent (a number)",
+            field="Last-Event-ID",
+        ) from None
+    if value < 0:
+        raise InvalidInput("Last-Event-ID cannot be negative", field="Last-Event-ID")
+    return value
+
+
+async def _scope(
+    ctx: ContextDep,
+    stream: StreamDep,
+    type_: Annotated[
+        list[str] | None,
+        Query(
+            alias="type",
+            max_length=20,
+            description="Event types to send; `*` matches any run of characters "
+            "(e.g. `compute.instance.*`). Repeat for several.",
+        ),
+    ] = None,
+    resource_id: Annotated[str | None, Query(max_length=64)] = None,
+    project_id: Annotated[
+        str | None, Query(max_length=64, description="Another project (admins only).")
+    ] = None,
+    all_projects: Annotated[bool, Query(description="Every project (admins only).")] = False,
+) -> EventFilter:
+    types = tuple(t for t in (type_ or []) if t)
+    if any(len(t) > 128 for t in types):
+        raise InvalidInput("an event type pattern is at most 128 characters", field="type")
+    return stream.scope(
+        ctx,
+        project_id=project_id,
+        all_projects=all_projects,
+        types=types,
+        resource_id=resource_id,
+    )
+
+
+async def _since(
+    since: Annotated[
+        int | None, Query(ge=0, description="Resume after this event id (`seq`).")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> int | None:
+    return resume_point(last_event_id, since)
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"description": "A text/event-stream: `id: <seq>`, `event: <type>`."}},
+    openapi_extra=policy_doc("event:read"),
+)
+async def watch_events(
+    stream: StreamDep,
+    flt: Annotated[EventFilter, Depends(_scope)],
+    since: Annotated[int | None, Depends(_since)],
+    timeout_seconds: Timeout = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Every state change of the project's servers, volumes, snapshots, networks, subnets,
+    ports, security groups, rules and floating IPs, as it commits. Reconnect with
+    `Last-Event-ID` (or `?since=`) to get everything after it, with no gap and no repeat;
+    `event: resync` means that point is no longer kept: list again, then carry on."""
+    yield ServerSentEvent(comment="stackgate events", retry=RETRY_MS)
+    async for sent in stream.stream(flt, since=since, duration=timeout_seconds):
+        yield sse(sent)
