@@ -14,6 +14,7 @@ from stackgate.core.errors import InvalidInput
 from stackgate.core.problem import problem_responses
 from stackgate.events.feed import EventFilter
 
+MAX_SEQ = 10**18 - 1
 # Tells EventSource clients how long to wait before reconnecting (milliseconds).
 RETRY_MS = 3000
 
@@ -45,19 +46,12 @@ def sse(sent: Sent) -> ServerSentEvent:
 
 def resume_point(last_event_id: str | None, since: int | None) -> int | None:
     """Where a stream resumes: the Last-Event-ID a reconnecting client sends back, else
-    `?since=`, else from now on."""
+    `?since=`, else from now on. An id this stream never sent cannot be resumed from: -1,
+    below anything kept, so the client is told to re-list (resync)."""
     if last_event_id is None or not last_event_id.strip():
         return since
-    try:
-        value = int(last_event_id)
-    except ValueError:
-        raise InvalidInput(
-            "Last-Event-ID must be the id of an event this stream sent (a number)",
-            field="Last-Event-ID",
-        ) from None
-    if value < 0:
-        raise InvalidInput("Last-Event-ID cannot be negative", field="Last-Event-ID")
-    return value
+    value = last_event_id.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else -1
 
 
 async def _scope(
@@ -92,9 +86,16 @@ async def _scope(
 
 async def _since(
     since: Annotated[
-        int | None, Query(ge=0, description="Resume after this event id (`seq`).")
+        int | None,
+        Query(ge=0, le=MAX_SEQ, description="Resume after this event id (`seq`)."),
     ] = None,
-    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            max_length=256,
+            description="The id of the last event received (what EventSource sends back).",
+        ),
+    ] = None,
 ) -> int | None:
     return resume_point(last_event_id, since)
 

@@ -25,6 +25,7 @@ from tests.api.identity.personas import (
 
 # Importing the sample modules is what registers their requests in SAMPLES.
 from tests.api.identity.policy_matrix import (  # noqa: F401
+    samples_activity,
     samples_block_storage,
     samples_catalog,
     samples_compute,
