@@ -183,7 +183,14 @@ def is_busy(resource: dict[str, Any]) -> bool:
         bool(resource.get("task_state"))
         or status.upper() in _BUSY
         or status.upper().startswith("PENDING")
-        or (status.islower() and (status.endswith("ing") or status == "reserved"))
+        or (status.islower() and (status.endswith("ing") or status in ("reserved", "queued")))
+    )
+
+
+def is_gone(resource: dict[str, Any]) -> bool:
+    """Deleted, though still shown (Nova shows a deleted server for a while)."""
+    return str(resource.get("status") or "").upper() in ("DELETED", "SOFT_DELETED") or bool(
+        resource.get("deleted_at")
     )
 
 
@@ -211,6 +218,8 @@ def poll_resource(
             if not response.is_success:
                 raise http.api_error(response, api.target)
             resource: dict[str, Any] = response.json()
+            if deleting and is_gone(resource):
+                return None
             progress.step(resource.get("task_state") or resource.get("status"))
             if is_error(resource) or not is_busy(resource):
                 return resource
@@ -224,6 +233,9 @@ def _final_state(api: Api, pending: Pending) -> dict[str, Any] | None:
     response = _get_polled(api, pending.resource_path)
     if response is not None and response.status_code == 404 and pending.deleting:
         return None
+    if response is not None and response.is_success and pending.deleting:
+        if is_gone(response.json()):
+            return None
     if response is None or not response.is_success:
         return http.Api.get(api, pending.resource_path)  # type: ignore[no-any-return]
     return response.json()  # type: ignore[no-any-return]
