@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import warnings
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -57,8 +56,15 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
             client.put(
                 f"/api/v1/projects/{project['id']}/quotas",
                 headers={"Authorization": f"Bearer {token}"},
-                json={"quotas": {"instances": -1, "cores": -1, "ram": -1, "volumes": -1,
-                                 "gigabytes": -1}},
+                json={
+                    "quotas": {
+                        "instances": -1,
+                        "cores": -1,
+                        "ram": -1,
+                        "volumes": -1,
+                        "gigabytes": -1,
+                    }
+                },
             )
         yield client
 

@@ -27,8 +27,13 @@ def sse(event: str, data: Any, event_id: str | None = None) -> str:
 
 def op(status: str, step: str | None = None, fault: str | None = None) -> dict[str, Any]:
     return {
-        "id": "op-1", "action": "create", "resource_type": "server", "resource_id": "srv-1",
-        "status": status, "step": step, "fault": {"message": fault} if fault else None,
+        "id": "op-1",
+        "action": "create",
+        "resource_type": "server",
+        "resource_id": "srv-1",
+        "status": status,
+        "step": step,
+        "fault": {"message": fault} if fault else None,
     }
 
 
@@ -38,8 +43,9 @@ class Fake:
 
     stream: list[str] | None = None  # the operation's SSE body; None: 404 (no stream)
     polls: list[dict[str, Any]] = field(default_factory=list)  # GET /operations/op-1, in turn
-    server: dict[str, Any] = field(default_factory=lambda: {**SERVER, "status": "ACTIVE",
-                                                             "task_state": None})
+    server: dict[str, Any] = field(
+        default_factory=lambda: {**SERVER, "status": "ACTIVE", "task_state": None}
+    )
     event_streams: list[list[str]] = field(default_factory=list)
     last_event_ids: list[str | None] = field(default_factory=list)
     list_answers: list[int] = field(default_factory=list)  # statuses for GET /vms, in turn
@@ -53,12 +59,27 @@ def build(fake: Fake) -> FastAPI:
     @app.post("/api/v1/vms")
     async def create() -> Response:
         if fake.create_status == 503:
-            body = {"type": "about:blank", "title": "Cloud unavailable", "status": 503,
-                    "detail": "the cloud's circuit breaker is open", "code": "cloud_unavailable"}
-            return JSONResponse(body, 503, media_type=PROBLEM,
-                                headers={"Retry-After": "30", "X-Request-ID": "req-fake-503"})
-        return JSONResponse(SERVER, 202, headers={
-            "Operation-Location": "/api/v1/operations/op-1", "Location": "/api/v1/vms/srv-1"})
+            body = {
+                "type": "about:blank",
+                "title": "Cloud unavailable",
+                "status": 503,
+                "detail": "the cloud's circuit breaker is open",
+                "code": "cloud_unavailable",
+            }
+            return JSONResponse(
+                body,
+                503,
+                media_type=PROBLEM,
+                headers={"Retry-After": "30", "X-Request-ID": "req-fake-503"},
+            )
+        return JSONResponse(
+            SERVER,
+            202,
+            headers={
+                "Operation-Location": "/api/v1/operations/op-1",
+                "Location": "/api/v1/vms/srv-1",
+            },
+        )
 
     @app.get("/api/v1/vms")
     async def list_servers() -> Response:

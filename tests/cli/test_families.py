@@ -10,11 +10,13 @@ from tests.cli.conftest import Cli, json_of, ok, unique
 
 def test_volumes_and_snapshots(demo: Cli) -> None:
     name = unique("vol")
-    volume_id = ok(demo("volume", "create", name, "--size", "1", "--wait", "-f", "value",
-                        "-c", "id")).stdout.strip()
+    volume_id = ok(
+        demo("volume", "create", name, "--size", "1", "--wait", "-f", "value", "-c", "id")
+    ).stdout.strip()
     assert json_of(demo("volume", "show", name, "-f", "json"))["status"] == "available"
-    snap = json_of(demo("volume", "snapshot", "create", f"{name}-s", "--volume", name, "--wait",
-                        "-f", "json"))
+    snap = json_of(
+        demo("volume", "snapshot", "create", f"{name}-s", "--volume", name, "--wait", "-f", "json")
+    )
     assert snap["status"] == "available" and snap["volume_id"] == volume_id
     listed = json_of(demo("volume", "snapshot", "list", "--volume", name, "-f", "json"))
     assert [row["ID"] for row in listed] == [snap["id"]]
@@ -28,11 +30,22 @@ def test_volumes_and_snapshots(demo: Cli) -> None:
 def test_networks_subnets_ports(demo: Cli) -> None:
     net = unique("net")
     ok(demo("network", "create", net, "--wait"))
-    subnet = json_of(demo("subnet", "create", f"{net}-sub", "--network", net,
-                          "--subnet-range", "10.77.0.0/24", "--wait", "-f", "json"))
+    subnet = json_of(
+        demo(
+            "subnet",
+            "create",
+            f"{net}-sub",
+            "--network",
+            net,
+            "--subnet-range",
+            "10.77.0.0/24",
+            "--wait",
+            "-f",
+            "json",
+        )
+    )
     assert subnet["cidr"] == "10.77.0.0/24"
-    port = json_of(demo("port", "create", f"{net}-port", "--network", net, "--wait",
-                        "-f", "json"))
+    port = json_of(demo("port", "create", f"{net}-port", "--network", net, "--wait", "-f", "json"))
     assert port["fixed_ips"]
     ports = json_of(demo("port", "list", "--network", net, "-f", "json"))
     assert [row["ID"] for row in ports] == [port["id"]]
@@ -47,8 +60,21 @@ def test_networks_subnets_ports(demo: Cli) -> None:
 def test_security_groups_and_rules_in_both_spellings(demo: Cli) -> None:
     group = unique("sg")
     ok(demo("security", "group", "create", group, "--description", "web"))
-    rule = json_of(demo("security", "group", "rule", "create", group, "--protocol", "tcp",
-                        "--dst-port", "80:81", "-f", "json"))
+    rule = json_of(
+        demo(
+            "security",
+            "group",
+            "rule",
+            "create",
+            group,
+            "--protocol",
+            "tcp",
+            "--dst-port",
+            "80:81",
+            "-f",
+            "json",
+        )
+    )
     assert (rule["port_range_min"], rule["port_range_max"]) == (80, 81)
     rules = json_of(demo("security-group", "rule", "list", group, "-f", "json"))
     assert {"Port Range": "80:81", "IP Protocol": "tcp"}.items() <= next(
@@ -85,8 +111,10 @@ def test_projects_users_roles_quotas(admin: Cli, demo: Cli) -> None:
     assert project in [row["Name"] for row in json_of(admin("project", "list", "-f", "json"))]
     assert user in [row["Name"] for row in json_of(admin("user", "list", "-f", "json"))]
     ok(admin("quota", "set", "instances=7", "cores=-1", "--project", project))
-    quotas = {row["Resource"]: row for row in
-              json_of(admin("quota", "show", "--project", project, "-f", "json"))}
+    quotas = {
+        row["Resource"]: row
+        for row in json_of(admin("quota", "show", "--project", project, "-f", "json"))
+    }
     assert quotas["instances"]["Limit"] == 7 and quotas["instances"]["In Use"] == 0
     assert admin("quota", "set", "bananas=3", "--project", project).exit_code == 2
     ok(admin("role", "remove", "member", "--project", project, "--user", user))
@@ -103,12 +131,21 @@ def test_usage_show(demo: Cli) -> None:
 
 
 def test_fakecloud_clouds_yaml(anonymous: Cli) -> None:
-    result = ok(anonymous("fakecloud", "clouds-yaml", "--password", "secret",
-                          STACKGATE_PORT="5055"))
+    result = ok(
+        anonymous("fakecloud", "clouds-yaml", "--password", "secret", STACKGATE_PORT="5055")
+    )
     cloud = yaml.safe_load(result.stdout)["clouds"]["stackgate"]
     assert cloud["auth"]["auth_url"].endswith(":5055/v3")
-    assert cloud["auth"] | {"username": "admin", "project_name": "admin",
-                            "user_domain_name": "Default", "password": "secret"} == cloud["auth"]
+    assert (
+        cloud["auth"]
+        | {
+            "username": "admin",
+            "project_name": "admin",
+            "user_domain_name": "Default",
+            "password": "secret",
+        }
+        == cloud["auth"]
+    )
     assert cloud["region_name"] == "RegionOne"
 
 

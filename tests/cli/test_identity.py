@@ -15,8 +15,18 @@ from tests.conftest import DEMO_PASSWORD
 
 
 def login(cli: Cli, *extra: str, password: str = DEMO_PASSWORD) -> Result:
-    return cli("login", "--url", URL, "--username", "demo", "--project", "demo",
-               "--password-stdin", *extra, input=password + "\n")
+    return cli(
+        "login",
+        "--url",
+        URL,
+        "--username",
+        "demo",
+        "--project",
+        "demo",
+        "--password-stdin",
+        *extra,
+        input=password + "\n",
+    )
 
 
 def test_login_writes_a_0600_profile_that_later_commands_use(
@@ -33,8 +43,16 @@ def test_login_writes_a_0600_profile_that_later_commands_use(
     me = json_of(anonymous("whoami", "-f", "json"))
     assert me["user"] == "demo" and me["project"] == "demo" and me["url"] == URL
     listed = json_of(anonymous("profile", "list", "-f", "json"))
-    assert listed == [{"Name": "default", "URL": URL, "Project": "demo", "User": "demo",
-                       "Current": "*", "Logged In": True}]
+    assert listed == [
+        {
+            "Name": "default",
+            "URL": URL,
+            "Project": "demo",
+            "User": "demo",
+            "Current": "*",
+            "Logged In": True,
+        }
+    ]
     ok(anonymous("logout"))
     assert "token" not in tomllib.loads(config_file.read_text())["profiles"]["default"]
     after = anonymous("whoami")
@@ -58,8 +76,19 @@ def test_an_invalid_token_says_to_log_in_again_and_never_prints_it(demo: Cli) ->
 
 def test_profiles_are_chosen_by_flag_env_or_current(anonymous: Cli, config_file: Path) -> None:
     ok(login(anonymous))
-    ok(anonymous("--profile", "second", "login", "--url", URL, "--username", "demo",
-                 "--password-stdin", input=DEMO_PASSWORD + "\n"))
+    ok(
+        anonymous(
+            "--profile",
+            "second",
+            "login",
+            "--url",
+            URL,
+            "--username",
+            "demo",
+            "--password-stdin",
+            input=DEMO_PASSWORD + "\n",
+        )
+    )
     config = ConfigFile.load(config_file)
     assert set(config.profiles) == {"default", "second"} and config.current == "second"
     ok(anonymous("profile", "use", "default"))
@@ -67,16 +96,18 @@ def test_profiles_are_chosen_by_flag_env_or_current(anonymous: Cli, config_file:
     assert anonymous("profile", "use", "nope").exit_code == 1
     shown = json_of(anonymous("whoami", "-f", "json", STACKGATE_PROFILE="second"))
     assert shown["profile"] == "second"
-    shown = json_of(anonymous("--profile", "default", "whoami", "-f", "json",
-                              STACKGATE_PROFILE="second"))
+    shown = json_of(
+        anonymous("--profile", "default", "whoami", "-f", "json", STACKGATE_PROFILE="second")
+    )
     assert shown["profile"] == "default"
 
 
 def test_flags_beat_environment_beat_profile(
     config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = ConfigFile(config_file, "p", {"p": Profile("p", url="http://profile", token="pt",
-                                                          project="pp")})
+    config = ConfigFile(
+        config_file, "p", {"p": Profile("p", url="http://profile", token="pt", project="pp")}
+    )
     for name in ("STACKGATE_URL", "STACKGATE_TOKEN", "STACKGATE_PROJECT", "STACKGATE_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     target = resolve_target(GlobalOptions(), config)
@@ -106,9 +137,19 @@ def test_the_environment_token_beats_a_stale_profile(
 def test_login_with_an_application_credential(demo: Cli, anonymous: Cli) -> None:
     name = unique("ci")
     credential = json_of(demo("application", "credential", "create", name, "-f", "json"))
-    shown = json_of(anonymous("login", "--url", URL, "--application-credential-id",
-                              credential["id"], "--password-stdin", "-f", "json",
-                              input=credential["secret"] + "\n"))
+    shown = json_of(
+        anonymous(
+            "login",
+            "--url",
+            URL,
+            "--application-credential-id",
+            credential["id"],
+            "--password-stdin",
+            "-f",
+            "json",
+            input=credential["secret"] + "\n",
+        )
+    )
     assert shown["user"] == "demo"
     assert json_of(anonymous("whoami", "-f", "json"))["project"] == "demo"
     ok(demo("application-credential", "delete", credential["id"]))

@@ -36,8 +36,10 @@ def test_value_c_id_feeds_scripts_and_names_or_ids_both_work(demo: Cli) -> None:
 
 def test_an_ambiguous_name_lists_the_matches(demo: Cli) -> None:
     name = unique("twin")
-    ids = [ok(demo("server", "create", name, *BOOT, "-f", "value", "-c", "id")).stdout.strip()
-           for _ in range(2)]
+    ids = [
+        ok(demo("server", "create", name, *BOOT, "-f", "value", "-c", "id")).stdout.strip()
+        for _ in range(2)
+    ]
     result = demo("server", "show", name)
     assert result.exit_code == 1
     assert "2 servers are named" in result.stderr
@@ -57,14 +59,22 @@ def test_lifecycle_actions_wait_and_print_the_final_state(demo: Cli) -> None:
     actions = [row["Action"] for row in events]
     assert {"create", "stop", "start", "reboot"} <= set(actions)
     assert list(events[0]) == [
-        "Request ID", "Action", "Start Time", "Finish Time", "Result", "Message", "User ID"
+        "Request ID",
+        "Action",
+        "Start Time",
+        "Finish Time",
+        "Result",
+        "Message",
+        "User ID",
     ]
 
 
 def test_resize_then_confirm(demo: Cli) -> None:
     name = unique("web")
     ok(demo("server", "create", name, *BOOT, "--wait"))
-    resized = json_of(demo("server", "resize", name, "--flavor", "m1.small", "--wait", "-f", "json"))
+    resized = json_of(
+        demo("server", "resize", name, "--flavor", "m1.small", "--wait", "-f", "json")
+    )
     assert resized["status"] == "VERIFY_RESIZE"
     confirmed = json_of(demo("server", "resize", "confirm", name, "--wait", "-f", "json"))
     assert confirmed["status"] == "ACTIVE" and confirmed["flavor"]["name"] == "m1.small"
@@ -82,8 +92,9 @@ def test_usage_errors_exit_2(demo: Cli) -> None:
 
 
 def test_an_api_refusal_prints_title_detail_and_request_id(demo: Cli) -> None:
-    result = demo("server", "create", unique("web"), "--flavor", "no-such-flavor",
-                  "--image", "cirros-0.6")
+    result = demo(
+        "server", "create", unique("web"), "--flavor", "no-such-flavor", "--image", "cirros-0.6"
+    )
     assert result.exit_code == 1
     assert "Request ID:" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
@@ -114,6 +125,7 @@ def test_add_security_group_both_spellings(demo: Cli) -> None:
 def test_server_image_create(demo: Cli) -> None:
     name = unique("web")
     ok(demo("server", "create", name, *BOOT, "--wait"))
-    image = json_of(demo("server", "image", "create", name, "--name", f"{name}-snap", "--wait",
-                         "-f", "json"))
+    image = json_of(
+        demo("server", "image", "create", name, "--name", f"{name}-snap", "--wait", "-f", "json")
+    )
     assert image["name"] == f"{name}-snap" and image["status"] == "active"

@@ -17,8 +17,12 @@ from stackgate.cli.client.wait import Progress
 from stackgate.cli.main import app as cli
 from tests.cli.fake import Fake, op, serving, sse
 
-ENV = {"STACKGATE_URL": "http://testserver", "STACKGATE_TOKEN": "secret-token-123",
-       "STACKGATE_PROJECT": "", "STACKGATE_PROFILE": ""}
+ENV = {
+    "STACKGATE_URL": "http://testserver",
+    "STACKGATE_TOKEN": "secret-token-123",
+    "STACKGATE_PROJECT": "",
+    "STACKGATE_PROFILE": "",
+}
 CREATE = ["server", "create", "web-1", "--flavor", "m1.tiny", "--image", "cirros-0.6"]
 
 
@@ -38,8 +42,17 @@ def run(*args: str) -> Result:
 def test_wait_follows_the_operation_stream_and_prints_the_final_resource(fake: Fake) -> None:
     fake.stream = [
         sse("operation", op("running", "networking")),
-        sse("compute.instance.update", {"resource": {"type": "server", "id": "srv-1",
-                                                     "status": "BUILD", "task_state": "spawning"}}),
+        sse(
+            "compute.instance.update",
+            {
+                "resource": {
+                    "type": "server",
+                    "id": "srv-1",
+                    "status": "BUILD",
+                    "task_state": "spawning",
+                }
+            },
+        ),
         sse("operation", op("succeeded", "spawning")),
     ]
     result = CliRunner().invoke(cli, [*CREATE, "--wait", "-f", "json"], env=ENV)
@@ -113,13 +126,25 @@ def test_progress_is_one_line_on_a_terminal() -> None:
 
 def test_event_watch_prints_lines_and_resumes_with_last_event_id(fake: Fake) -> None:
     def event(seq: int, status: str) -> str:
-        data = {"seq": seq, "event_type": "compute.instance.update", "occurred_at": "T",
-                "resource": {"type": "server", "id": "srv-1", "name": "web-1",
-                             "status": status, "task_state": None}, "payload": {}}
+        data = {
+            "seq": seq,
+            "event_type": "compute.instance.update",
+            "occurred_at": "T",
+            "resource": {
+                "type": "server",
+                "id": "srv-1",
+                "name": "web-1",
+                "status": status,
+                "task_state": None,
+            },
+            "payload": {},
+        }
         return sse("compute.instance.update", data, str(seq))
 
-    fake.event_streams = [[event(1, "BUILD"), event(2, "ACTIVE")],
-                          [sse("resync", {"seq": 9}), event(3, "SHUTOFF")]]
+    fake.event_streams = [
+        [event(1, "BUILD"), event(2, "ACTIVE")],
+        [sse("resync", {"seq": 9}), event(3, "SHUTOFF")],
+    ]
     result = run("event", "watch", "--count", "3", "-f", "json")
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -155,8 +180,11 @@ def test_connection_refused_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening: refused
-        env = {**ENV, "STACKGATE_URL": f"http://127.0.0.1:{port}",
-               "STACKGATE_CONFIG": str(tmp_path / "c.toml")}
+        env = {
+            **ENV,
+            "STACKGATE_URL": f"http://127.0.0.1:{port}",
+            "STACKGATE_CONFIG": str(tmp_path / "c.toml"),
+        }
         result = CliRunner().invoke(cli, ["server", "list"], env=env)
     assert result.exit_code == 1
     assert result.stderr.strip() == (

@@ -31,12 +31,8 @@ def main(
         None, "--profile", help="Saved login to use (env STACKGATE_PROFILE).", show_default=False
     ),
     url: str | None = typer.Option(None, "--url", help="StackGate's URL (env STACKGATE_URL)."),
-    token: str | None = typer.Option(
-        None, "--token", help="Bearer token (env STACKGATE_TOKEN)."
-    ),
-    project: str | None = typer.Option(
-        None, "--project", help="Project (env STACKGATE_PROJECT)."
-    ),
+    token: str | None = typer.Option(None, "--token", help="Bearer token (env STACKGATE_TOKEN)."),
+    project: str | None = typer.Option(None, "--project", help="Project (env STACKGATE_PROJECT)."),
     debug: bool = typer.Option(False, "--debug", help="Show more when something fails."),
 ) -> None:
     """StackGate: a control plane for OpenStack clouds. Client commands take flags > the
@@ -283,7 +279,7 @@ def fakecloud_clouds_yaml(
 ) -> None:
     """Print a clouds.yaml for the local fake cloud, so `OS_CLOUD=stackgate openstack ...`
     works: save it as ~/.config/openstack/clouds.yaml (or point OS_CLIENT_CONFIG_FILE at it)."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     settings = get_settings()
     if password is None:

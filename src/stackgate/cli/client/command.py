@@ -48,7 +48,8 @@ _OUTPUT: dict[str, tuple[Any, Any]] = {
         Annotated[
             list[str] | None,
             typer.Option(
-                "--sort-column", help="Sort rows by this column (repeatable).",
+                "--sort-column",
+                help="Sort rows by this column (repeatable).",
                 rich_help_panel="Output",
             ),
         ],
@@ -67,7 +68,8 @@ _WAIT: dict[str, tuple[Any, Any]] = {
         Annotated[
             bool,
             typer.Option(
-                "--wait", help="Wait until the work is done, then print the result.",
+                "--wait",
+                help="Wait until the work is done, then print the result.",
                 rich_help_panel="Waiting",
             ),
         ],
@@ -77,8 +79,11 @@ _WAIT: dict[str, tuple[Any, Any]] = {
         Annotated[
             float,
             typer.Option(
-                "--wait-timeout", min=0, help="Give up waiting after this many seconds (exit 124).",
-                rich_help_panel="Waiting", show_default=True,
+                "--wait-timeout",
+                min=0,
+                help="Give up waiting after this many seconds (exit 124).",
+                rich_help_panel="Waiting",
+                show_default=True,
             ),
         ],
         DEFAULT_TIMEOUT,
@@ -145,8 +150,11 @@ def run(fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 
 def fail(exc: CliError) -> None:
-    print(f"Error: {exc.message}" if not exc.message.startswith("Error") else exc.message,
-          file=sys.stderr, flush=True)
+    print(
+        f"Error: {exc.message}" if not exc.message.startswith("Error") else exc.message,
+        file=sys.stderr,
+        flush=True,
+    )
     raise typer.Exit(exc.code)
 
 

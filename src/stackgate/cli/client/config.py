@@ -116,10 +116,7 @@ class Target:
 
 def profile_name(options: GlobalOptions, config: ConfigFile) -> str:
     return (
-        options.profile
-        or os.environ.get("STACKGATE_PROFILE")
-        or config.current
-        or DEFAULT_PROFILE
+        options.profile or os.environ.get("STACKGATE_PROFILE") or config.current or DEFAULT_PROFILE
     )
 
 

@@ -7,20 +7,21 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ContextManager
+from contextlib import AbstractContextManager
+from typing import Any
 
 import httpx
 
 from stackgate.cli.client.config import Target
 from stackgate.cli.client.errors import EXIT_USAGE, CliError
 
-ClientFactory = Callable[[str], ContextManager[httpx.Client]]
+ClientFactory = Callable[[str], AbstractContextManager[httpx.Client]]
 # Waiting longer than this for a 429's Retry-After is not worth it in an interactive command.
 MAX_RETRY_AFTER = 30.0
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-def _default_factory(url: str) -> ContextManager[httpx.Client]:
+def _default_factory(url: str) -> AbstractContextManager[httpx.Client]:
     from stackgate import __version__
 
     return httpx.Client(

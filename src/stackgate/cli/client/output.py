@@ -11,13 +11,13 @@ import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from stackgate.cli.client.errors import EXIT_USAGE, CliError
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     yaml = "yaml"
@@ -35,7 +35,7 @@ class Output:
     noindent: bool = False
 
 
-Getter = Callable[[Mapping[str, Any]], Any]
+Getter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ class Column:
 def columns(*specs: str | tuple[str, str | Getter]) -> tuple[Column, ...]:
     """`columns("ID", "Name", ("Flavor", "flavor.name"))`."""
     return tuple(
-        Column.of(spec) if isinstance(spec, str) else Column.of(spec[0], spec[1])
-        for spec in specs
+        Column.of(spec) if isinstance(spec, str) else Column.of(spec[0], spec[1]) for spec in specs
     )
 
 
@@ -128,9 +127,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     for row in rows:
         table.add_row(*(cell(value) for value in row))
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
-    console = Console(
-        file=sys.stdout, width=width, color_system=None, emoji=False, highlight=False
-    )
+    console = Console(file=sys.stdout, width=width, color_system=None, emoji=False, highlight=False)
     console.print(table, markup=False, crop=False)
 
 
@@ -139,7 +136,7 @@ def _dump(data: Any, out: Output) -> None:
         indent = None if out.noindent else 2
         write(json.dumps(data, indent=indent, default=str) + "\n")
     else:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
 
         write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
 
@@ -158,9 +155,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def print_list(
-    items: Sequence[Mapping[str, Any]], cols: Sequence[Column], out: Output
-) -> None:
+def print_list(items: Sequence[Mapping[str, Any]], cols: Sequence[Column], out: Output) -> None:
     """A list: rows under the display headers."""
     headers = [column.header for column in cols]
     rows = [[column.get(item) for column in cols] for item in items]

@@ -66,7 +66,7 @@ def operation_id(response: httpx.Response) -> str | None:
 
 
 class Progress:
-    """"Creating server web-1: networking -> spawning ... ACTIVE", one line rewritten on a
+    """ "Creating server web-1: networking -> spawning ... ACTIVE", one line rewritten on a
     terminal's stderr; nothing at all otherwise."""
 
     def __init__(self, label: str, stream: TextIO | None = None) -> None:
@@ -169,9 +169,7 @@ def poll_operation(api: Api, op_id: str, deadline: float, progress: Progress) ->
         delay = min(delay * 2, MAX_DELAY)
 
 
-def follow_operation(
-    api: Api, op_id: str, deadline: float, progress: Progress
-) -> dict[str, Any]:
+def follow_operation(api: Api, op_id: str, deadline: float, progress: Progress) -> dict[str, Any]:
     """The operation once it ended: over SSE while the stream lasts, then by polling."""
     op = stream_operation(api, op_id, deadline, progress)
     return op if op is not None else poll_operation(api, op_id, deadline, progress)
@@ -233,9 +231,13 @@ def _final_state(api: Api, pending: Pending) -> dict[str, Any] | None:
     response = _get_polled(api, pending.resource_path)
     if response is not None and response.status_code == 404 and pending.deleting:
         return None
-    if response is not None and response.is_success and pending.deleting:
-        if is_gone(response.json()):
-            return None
+    if (
+        response is not None
+        and response.is_success
+        and pending.deleting
+        and is_gone(response.json())
+    ):
+        return None
     if response is None or not response.is_success:
         return http.Api.get(api, pending.resource_path)  # type: ignore[no-any-return]
     return response.json()  # type: ignore[no-any-return]

@@ -16,7 +16,11 @@ image_app = typer.Typer(help="Images.", no_args_is_help=True)
 
 Name = Annotated[str, typer.Argument(help="Name or id.")]
 FLAVORS = columns(
-    "ID", "Name", ("RAM", "ram_mb"), ("Disk", "disk_gb"), ("VCPUs", "vcpus"),
+    "ID",
+    "Name",
+    ("RAM", "ram_mb"),
+    ("Disk", "disk_gb"),
+    ("VCPUs", "vcpus"),
     ("Is Public", "is_public"),
 )
 IMAGES = columns("ID", "Name", "Status", "Visibility")
@@ -49,8 +53,12 @@ def create_flavor(
 ) -> None:
     """Create a flavor (admin)."""
     body = {
-        "name": name, "vcpus": vcpus, "ram_mb": ram, "disk_gb": disk,
-        "is_public": not private, "description": description,
+        "name": name,
+        "vcpus": vcpus,
+        "ram_mb": ram,
+        "disk_gb": disk,
+        "is_public": not private,
+        "description": description,
     }
     with connect() as api:
         show(api.post(FLAVOR.path, body).json(), out)

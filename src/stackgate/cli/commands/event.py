@@ -62,7 +62,11 @@ class Watch:
         got = False
         try:
             with connect_sse(
-                self.api.client, "GET", "/api/v1/events", params=self.params, headers=headers,
+                self.api.client,
+                "GET",
+                "/api/v1/events",
+                params=self.params,
+                headers=headers,
                 timeout=httpx.Timeout(10.0, read=None),
             ) as source:
                 if not source.response.is_success:
@@ -72,8 +76,9 @@ class Watch:
                     if sse.id:
                         self.last_id = sse.id
                     if sse.event == "resync":
-                        print("resync: events were missed; list the resources again",
-                              file=sys.stderr)
+                        print(
+                            "resync: events were missed; list the resources again", file=sys.stderr
+                        )
                         continue
                     if not sse.data:
                         continue
@@ -101,13 +106,17 @@ def watch_events(
         str | None, typer.Option("--type", help="A glob, e.g. 'compute.instance.*'.")
     ] = None,
     resource: Annotated[str | None, typer.Option("--resource", help="One resource's id.")] = None,
-    since: Annotated[str | None, typer.Option(help="Replay from after this sequence number.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Replay from after this sequence number.")
+    ] = None,
     all_projects: Annotated[bool, typer.Option("--all-projects", help="Admins.")] = False,
     count: Annotated[int | None, typer.Option(min=1, help="Stop after this many events.")] = None,
 ) -> None:
     """Print events as they happen (one line each; JSON lines with -f json). Ctrl-C stops."""
     params = {
-        "type": event_type, "resource_id": resource, "since": since,
+        "type": event_type,
+        "resource_id": resource,
+        "since": since,
         "all_projects": "true" if all_projects else None,
     }
     with connect() as api:

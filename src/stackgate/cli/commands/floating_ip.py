@@ -19,8 +19,11 @@ floating_app.add_typer(ip_app, name="ip")
 
 Address = Annotated[str, typer.Argument(help="Floating IP address or id.")]
 LIST = columns(
-    "ID", ("Floating IP Address", "floating_ip_address"),
-    ("Fixed IP Address", "fixed_ip_address"), ("Port", "port_id"), ("Server", "server_id"),
+    "ID",
+    ("Floating IP Address", "floating_ip_address"),
+    ("Fixed IP Address", "fixed_ip_address"),
+    ("Port", "port_id"),
+    ("Server", "server_id"),
     "Status",
 )
 
@@ -69,8 +72,13 @@ def create_ip(
         response = api.post(FLOATING_IP.path, {"network": network, "description": description})
         fip_id = str(response.json()["id"])
         accepted(
-            api, response, label="Allocating floating IP", path=FLOATING_IP.one(fip_id),
-            resource_id=fip_id, waiting=waiting, out=None if (server or port) else out,
+            api,
+            response,
+            label="Allocating floating IP",
+            path=FLOATING_IP.one(fip_id),
+            resource_id=fip_id,
+            waiting=waiting,
+            out=None if (server or port) else out,
         )
         if server or port:
             _associate(fip_id, server, port)
@@ -115,7 +123,12 @@ def delete_ips(addresses: Annotated[list[str], typer.Argument()], waiting: WaitO
             fip_id = resolve.find_id(api, FLOATING_IP, address)
             response = api.delete(FLOATING_IP.one(fip_id))
             accepted(
-                api, response, label=f"Releasing floating IP {address}",
-                path=FLOATING_IP.one(fip_id), resource_id=fip_id, waiting=waiting, out=None,
+                api,
+                response,
+                label=f"Releasing floating IP {address}",
+                path=FLOATING_IP.one(fip_id),
+                resource_id=fip_id,
+                waiting=waiting,
+                out=None,
                 deleting=True,
             )

@@ -51,7 +51,9 @@ def _secret(prompt: str, from_stdin: bool) -> str:
 
 def login(
     out: Output,
-    url: Annotated[str | None, typer.Option(help="StackGate's URL, e.g. http://127.0.0.1:8000.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="StackGate's URL, e.g. http://127.0.0.1:8000.")
+    ] = None,
     username: Annotated[str | None, typer.Option(help="Your user name.")] = None,
     project: Annotated[str | None, typer.Option(help="The project to work in.")] = None,
     password_stdin: Annotated[
@@ -120,7 +122,6 @@ def logout() -> None:
     print(f"logged out of profile {name}", file=sys.stderr)
 
 
-
 def _me(api: Api) -> dict[str, Any]:
     me: dict[str, Any] = api.get("/api/v1/auth/me")
     return me
@@ -156,8 +157,12 @@ def list_profiles(out: Output) -> None:
     current = profile_name(global_options(), config)
     rows = [
         {
-            "name": p.name, "url": p.url, "project": p.project, "user": p.username,
-            "current": "*" if p.name == current else "", "logged_in": p.token is not None,
+            "name": p.name,
+            "url": p.url,
+            "project": p.project,
+            "user": p.username,
+            "current": "*" if p.name == current else "",
+            "logged_in": p.token is not None,
         }
         for p in config.profiles.values()
     ]
@@ -313,8 +318,18 @@ def project_id(api: Api, project: str | None) -> str:
 
 QUOTAS = columns("Resource", "Limit", ("In Use", "in_use"))
 RESOURCES = (
-    "instances", "cores", "ram", "volumes", "snapshots", "gigabytes", "networks", "subnets",
-    "ports", "floating_ips", "security_groups", "security_group_rules",
+    "instances",
+    "cores",
+    "ram",
+    "volumes",
+    "snapshots",
+    "gigabytes",
+    "networks",
+    "subnets",
+    "ports",
+    "floating_ips",
+    "security_groups",
+    "security_group_rules",
 )
 
 
@@ -344,8 +359,10 @@ def set_quota(
         key, _, value = pair.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
         if key not in RESOURCES or not value.lstrip("-").isdigit():
-            raise CliError(f"{pair!r}: expected RESOURCE=LIMIT, RESOURCE one of {', '.join(RESOURCES)}",
-                           EXIT_USAGE)
+            raise CliError(
+                f"{pair!r}: expected RESOURCE=LIMIT, RESOURCE one of {', '.join(RESOURCES)}",
+                EXIT_USAGE,
+            )
         quotas[key] = int(value)
     with connect() as api:
         path = f"{PROJECT.one(project_id(api, project))}/quotas"

@@ -27,18 +27,29 @@ def _ips(port: dict[str, Any]) -> str:
 NETWORKS = columns("ID", "Name", "Status", "Shared", "External")
 SUBNETS = columns("ID", "Name", ("Network", "network_id"), ("Subnet", "cidr"), "Status")
 PORTS = columns(
-    "ID", "Name", ("MAC Address", "mac_address"), ("Fixed IP Addresses", _ips), "Status",
+    "ID",
+    "Name",
+    ("MAC Address", "mac_address"),
+    ("Fixed IP Addresses", _ips),
+    "Status",
     ("Device ID", "device_id"),
 )
 
 
-def _create(kind: Kind, body: dict[str, Any], label: str, out: Output, waiting: WaitOptions) -> None:
+def _create(
+    kind: Kind, body: dict[str, Any], label: str, out: Output, waiting: WaitOptions
+) -> None:
     with connect() as api:
         response = api.post(kind.path, {k: v for k, v in body.items() if v is not None})
         new_id = str(response.json()["id"])
         accepted(
-            api, response, label=label, path=kind.one(new_id), resource_id=new_id,
-            waiting=waiting, out=out,
+            api,
+            response,
+            label=label,
+            path=kind.one(new_id),
+            resource_id=new_id,
+            waiting=waiting,
+            out=out,
         )
 
 
@@ -48,8 +59,14 @@ def _delete(kind: Kind, names: list[str], waiting: WaitOptions) -> None:
             found = resolve.find_id(api, kind, name)
             response = api.delete(kind.one(found))
             accepted(
-                api, response, label=f"Deleting {kind.noun} {name}", path=kind.one(found),
-                resource_id=found, waiting=waiting, out=None, deleting=True,
+                api,
+                response,
+                label=f"Deleting {kind.noun} {name}",
+                path=kind.one(found),
+                resource_id=found,
+                waiting=waiting,
+                out=None,
+                deleting=True,
             )
 
 
@@ -128,8 +145,12 @@ def create_subnet(
     with connect() as api:
         network_id = resolve.find_id(api, NETWORK, network)
     body = {
-        "name": name, "network_id": network_id, "cidr": subnet_range, "gateway_ip": gateway,
-        "enable_dhcp": dhcp, "description": description,
+        "name": name,
+        "network_id": network_id,
+        "cidr": subnet_range,
+        "gateway_ip": gateway,
+        "enable_dhcp": dhcp,
+        "description": description,
     }
     _create(SUBNET, body, f"Creating subnet {name}", out, waiting)
 
@@ -174,7 +195,9 @@ def create_port(
         network_id = resolve.find_id(api, NETWORK, network)
         groups = [resolve.find_id(api, resolve.SECURITY_GROUP, g) for g in security_group or []]
     body = {
-        "name": name, "network_id": network_id, "description": description,
+        "name": name,
+        "network_id": network_id,
+        "description": description,
         "security_groups": groups or None,
     }
     _create(PORT, body, f"Creating port {name}", out, waiting)

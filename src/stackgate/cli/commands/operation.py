@@ -15,8 +15,14 @@ from stackgate.cli.client.wait import DEFAULT_TIMEOUT, Progress, WaitTimeout, fo
 app = typer.Typer(help="Operations (the work a 202 started).", no_args_is_help=True)
 PATH = "/api/v1/operations"
 LIST = columns(
-    "ID", "Action", ("Resource Type", "resource_type"), ("Resource ID", "resource_id"),
-    "Status", "Step", ("Created At", "created_at"), ("Finished At", "finished_at"),
+    "ID",
+    "Action",
+    ("Resource Type", "resource_type"),
+    ("Resource ID", "resource_id"),
+    "Status",
+    "Step",
+    ("Created At", "created_at"),
+    ("Finished At", "finished_at"),
 )
 Operation = Annotated[str, typer.Argument(help="Operation id.")]
 

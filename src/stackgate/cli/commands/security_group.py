@@ -30,8 +30,13 @@ def _ports(rule: dict[str, Any]) -> str:
 
 GROUPS = columns("ID", "Name", "Description", ("Project", "project_id"))
 RULES = columns(
-    "ID", ("IP Protocol", "protocol"), "Ethertype", ("IP Range", "remote_ip_prefix"),
-    ("Port Range", _ports), "Direction", ("Remote Security Group", "remote_group_id"),
+    "ID",
+    ("IP Protocol", "protocol"),
+    "Ethertype",
+    ("IP Range", "remote_ip_prefix"),
+    ("Port Range", _ports),
+    "Direction",
+    ("Remote Security Group", "remote_group_id"),
 )
 
 
@@ -62,8 +67,13 @@ def create_group(
         response = api.post(SECURITY_GROUP.path, {"name": name, "description": description})
         group_id = str(response.json()["id"])
         accepted(
-            api, response, label=f"Creating security group {name}",
-            path=SECURITY_GROUP.one(group_id), resource_id=group_id, waiting=waiting, out=out,
+            api,
+            response,
+            label=f"Creating security group {name}",
+            path=SECURITY_GROUP.one(group_id),
+            resource_id=group_id,
+            waiting=waiting,
+            out=out,
         )
 
 
@@ -75,9 +85,14 @@ def delete_groups(groups: Annotated[list[str], typer.Argument()], waiting: WaitO
             group_id = resolve.find_id(api, SECURITY_GROUP, name)
             response = api.delete(SECURITY_GROUP.one(group_id))
             accepted(
-                api, response, label=f"Deleting security group {name}",
-                path=SECURITY_GROUP.one(group_id), resource_id=group_id, waiting=waiting,
-                out=None, deleting=True,
+                api,
+                response,
+                label=f"Deleting security group {name}",
+                path=SECURITY_GROUP.one(group_id),
+                resource_id=group_id,
+                waiting=waiting,
+                out=None,
+                deleting=True,
             )
 
 
@@ -114,16 +129,26 @@ def create_rule(
         group_id = resolve.find_id(api, SECURITY_GROUP, group)
         remote = resolve.find_id(api, SECURITY_GROUP, remote_group) if remote_group else None
         body = {
-            "direction": direction, "ethertype": ethertype, "protocol": protocol,
-            "port_range_min": low, "port_range_max": high, "remote_ip_prefix": remote_ip,
-            "remote_group_id": remote, "description": description,
+            "direction": direction,
+            "ethertype": ethertype,
+            "protocol": protocol,
+            "port_range_min": low,
+            "port_range_max": high,
+            "remote_ip_prefix": remote_ip,
+            "remote_group_id": remote,
+            "description": description,
         }
         path = f"{SECURITY_GROUP.one(group_id)}/rules"
         response = api.post(path, {k: v for k, v in body.items() if v is not None})
         rule_id = str(response.json()["id"])
         accepted(
-            api, response, label="Creating rule", path=f"{path}/{rule_id}", resource_id=rule_id,
-            waiting=waiting, out=out,
+            api,
+            response,
+            label="Creating rule",
+            path=f"{path}/{rule_id}",
+            resource_id=rule_id,
+            waiting=waiting,
+            out=out,
         )
 
 

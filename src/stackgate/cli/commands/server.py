@@ -16,7 +16,9 @@ from stackgate.cli.client.resolve import SERVER, Kind
 from stackgate.cli.client.wait import WaitOptions
 
 app = typer.Typer(help="Servers (virtual machines).", no_args_is_help=True)
-event_app = typer.Typer(help="A server's action log (Nova's instance actions).", no_args_is_help=True)
+event_app = typer.Typer(
+    help="A server's action log (Nova's instance actions).", no_args_is_help=True
+)
 image_app = typer.Typer(help="Images made from a server.", no_args_is_help=True)
 add_app = typer.Typer(help="Attach something to a server.", no_args_is_help=True)
 remove_app = typer.Typer(help="Detach something from a server.", no_args_is_help=True)
@@ -39,14 +41,21 @@ def _networks(server: dict[str, Any]) -> str:
 
 
 LIST = columns(
-    "ID", "Name", "Status", ("Networks", _networks), ("Image", "image.name"),
+    "ID",
+    "Name",
+    "Status",
+    ("Networks", _networks),
+    ("Image", "image.name"),
     ("Flavor", "flavor.name"),
 )
 LONG = (
     *LIST,
     *columns(
-        ("Task State", "task_state"), ("Power State", "power_state"), ("Image ID", "image.id"),
-        ("Flavor ID", "flavor.id"), ("Created At", "created_at"),
+        ("Task State", "task_state"),
+        ("Power State", "power_state"),
+        ("Image ID", "image.id"),
+        ("Flavor ID", "flavor.id"),
+        ("Created At", "created_at"),
     ),
 )
 
@@ -137,8 +146,13 @@ def create_server(
         response = api.post(SERVER.path, body, headers=headers)
         server_id = str(response.json()["id"])
         accepted(
-            api, response, label=f"Creating server {name}", path=SERVER.one(server_id),
-            resource_id=server_id, waiting=waiting, out=out,
+            api,
+            response,
+            label=f"Creating server {name}",
+            path=SERVER.one(server_id),
+            resource_id=server_id,
+            waiting=waiting,
+            out=out,
             resume=f"stackgate server show {server_id}",
         )
 
@@ -151,14 +165,24 @@ def delete_servers(servers: Servers, waiting: WaitOptions) -> None:
             server_id = resolve.find_id(api, SERVER, name)
             response = api.delete(SERVER.one(server_id))
             accepted(
-                api, response, label=f"Deleting server {name}", path=SERVER.one(server_id),
-                resource_id=server_id, waiting=waiting, out=None, deleting=True,
+                api,
+                response,
+                label=f"Deleting server {name}",
+                path=SERVER.one(server_id),
+                resource_id=server_id,
+                waiting=waiting,
+                out=None,
+                deleting=True,
             )
 
 
 def _act(
-    servers: list[str], action: str, waiting: WaitOptions, out: Output,
-    body: dict[str, Any] | None = None, kind: Kind = SERVER,
+    servers: list[str],
+    action: str,
+    waiting: WaitOptions,
+    out: Output,
+    body: dict[str, Any] | None = None,
+    kind: Kind = SERVER,
 ) -> None:
     with connect() as api:
         for name in servers:
@@ -166,8 +190,13 @@ def _act(
             response = api.post(f"{SERVER.one(server_id)}/actions/{action}", body)
             if waiting.wait:
                 accepted(
-                    api, response, label=f"{action.capitalize()} server {name}",
-                    path=SERVER.one(server_id), resource_id=server_id, waiting=waiting, out=out,
+                    api,
+                    response,
+                    label=f"{action.capitalize()} server {name}",
+                    path=SERVER.one(server_id),
+                    resource_id=server_id,
+                    waiting=waiting,
+                    out=out,
                     resume=f"stackgate server show {server_id}",
                 )
 
@@ -242,8 +271,13 @@ def rebuild_server(
 
 
 ACTIONS = columns(
-    ("Request ID", "request_id"), "Action", ("Start Time", "start_time"),
-    ("Finish Time", "finish_time"), "Result", "Message", ("User ID", "user_id"),
+    ("Request ID", "request_id"),
+    "Action",
+    ("Start Time", "start_time"),
+    ("Finish Time", "finish_time"),
+    "Result",
+    "Message",
+    ("User ID", "user_id"),
 )
 
 
@@ -282,8 +316,13 @@ def create_image(
         response = api.post(f"{SERVER.one(server_id)}/snapshots", {"name": name})
         image_id = str(response.json()["id"])
         accepted(
-            api, response, label=f"Creating image {name}", path=resolve.IMAGE.one(image_id),
-            resource_id=image_id, waiting=waiting, out=out,
+            api,
+            response,
+            label=f"Creating image {name}",
+            path=resolve.IMAGE.one(image_id),
+            resource_id=image_id,
+            waiting=waiting,
+            out=out,
             resume=f"stackgate image show {image_id}",
         )
 
@@ -300,8 +339,13 @@ def add_volume(server: Server, volume: VolumeArg, waiting: WaitOptions) -> None:
         volume_id = resolve.find_id(api, resolve.VOLUME, volume)
         response = api.post(f"{SERVER.one(server_id)}/volumes", {"volume_id": volume_id})
         accepted(
-            api, response, label=f"Attaching volume {volume}", path=resolve.VOLUME.one(volume_id),
-            resource_id=volume_id, waiting=waiting, out=None,
+            api,
+            response,
+            label=f"Attaching volume {volume}",
+            path=resolve.VOLUME.one(volume_id),
+            resource_id=volume_id,
+            waiting=waiting,
+            out=None,
         )
 
 
@@ -313,8 +357,13 @@ def remove_volume(server: Server, volume: VolumeArg, waiting: WaitOptions) -> No
         volume_id = resolve.find_id(api, resolve.VOLUME, volume)
         response = api.delete(f"{SERVER.one(server_id)}/volumes/{volume_id}")
         accepted(
-            api, response, label=f"Detaching volume {volume}", path=resolve.VOLUME.one(volume_id),
-            resource_id=volume_id, waiting=waiting, out=None,
+            api,
+            response,
+            label=f"Detaching volume {volume}",
+            path=resolve.VOLUME.one(volume_id),
+            resource_id=volume_id,
+            waiting=waiting,
+            out=None,
         )
 
 
@@ -325,8 +374,13 @@ def _security_group(server: str, group: str, action: str, waiting: WaitOptions) 
         response = api.post(f"{SERVER.one(server_id)}/actions/{action}", {"name": name})
         if waiting.wait:
             accepted(
-                api, response, label=f"{action} {name}", path=SERVER.one(server_id),
-                resource_id=server_id, waiting=waiting, out=None,
+                api,
+                response,
+                label=f"{action} {name}",
+                path=SERVER.one(server_id),
+                resource_id=server_id,
+                waiting=waiting,
+                out=None,
             )
 
 

@@ -22,7 +22,9 @@ def _hours(resource: dict[str, Any]) -> str:
 
 
 RESOURCES = columns(
-    ("Resource Type", "resource_type"), ("Resource ID", "resource_id"), ("Hours", _hours),
+    ("Resource Type", "resource_type"),
+    ("Resource ID", "resource_id"),
+    ("Hours", _hours),
     "Amount",
 )
 

@@ -61,14 +61,24 @@ def create_volume(
     description: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a volume."""
-    body = {"name": name, "size": size, "image": image, "volume_type": volume_type,
-            "description": description}
+    body = {
+        "name": name,
+        "size": size,
+        "image": image,
+        "volume_type": volume_type,
+        "description": description,
+    }
     with connect() as api:
         response = api.post(VOLUME.path, {k: v for k, v in body.items() if v is not None})
         volume_id = str(response.json()["id"])
         accepted(
-            api, response, label=f"Creating volume {name}", path=VOLUME.one(volume_id),
-            resource_id=volume_id, waiting=waiting, out=out,
+            api,
+            response,
+            label=f"Creating volume {name}",
+            path=VOLUME.one(volume_id),
+            resource_id=volume_id,
+            waiting=waiting,
+            out=out,
             resume=f"stackgate volume show {volume_id}",
         )
 
@@ -81,8 +91,14 @@ def delete_volumes(volumes: Volumes, waiting: WaitOptions) -> None:
             volume_id = resolve.find_id(api, VOLUME, name)
             response = api.delete(VOLUME.one(volume_id))
             accepted(
-                api, response, label=f"Deleting volume {name}", path=VOLUME.one(volume_id),
-                resource_id=volume_id, waiting=waiting, out=None, deleting=True,
+                api,
+                response,
+                label=f"Deleting volume {name}",
+                path=VOLUME.one(volume_id),
+                resource_id=volume_id,
+                waiting=waiting,
+                out=None,
+                deleting=True,
             )
 
 
@@ -112,8 +128,13 @@ def extend_volume(
         volume_id = resolve.find_id(api, VOLUME, volume)
         response = api.post(f"{VOLUME.one(volume_id)}/actions/extend", {"new_size": size})
         accepted(
-            api, response, label=f"Extending volume {volume}", path=VOLUME.one(volume_id),
-            resource_id=volume_id, waiting=waiting, out=out,
+            api,
+            response,
+            label=f"Extending volume {volume}",
+            path=VOLUME.one(volume_id),
+            resource_id=volume_id,
+            waiting=waiting,
+            out=out,
         )
 
 
@@ -152,8 +173,12 @@ def create_snapshot(
         response = api.post(VOLUME_SNAPSHOT.path, body)
         snapshot_id = str(response.json()["id"])
         accepted(
-            api, response, label=f"Creating snapshot {name}",
-            path=VOLUME_SNAPSHOT.one(snapshot_id), resource_id=snapshot_id, waiting=waiting,
+            api,
+            response,
+            label=f"Creating snapshot {name}",
+            path=VOLUME_SNAPSHOT.one(snapshot_id),
+            resource_id=snapshot_id,
+            waiting=waiting,
             out=out,
         )
 
@@ -168,7 +193,12 @@ def delete_snapshots(
             snapshot_id = resolve.find_id(api, VOLUME_SNAPSHOT, name)
             response = api.delete(VOLUME_SNAPSHOT.one(snapshot_id))
             accepted(
-                api, response, label=f"Deleting snapshot {name}",
-                path=VOLUME_SNAPSHOT.one(snapshot_id), resource_id=snapshot_id, waiting=waiting,
-                out=None, deleting=True,
+                api,
+                response,
+                label=f"Deleting snapshot {name}",
+                path=VOLUME_SNAPSHOT.one(snapshot_id),
+                resource_id=snapshot_id,
+                waiting=waiting,
+                out=None,
+                deleting=True,
             )
