@@ -37,7 +37,9 @@ def test_value_c_id_feeds_scripts_and_names_or_ids_both_work(demo: Cli) -> None:
 def test_an_ambiguous_name_lists_the_matches(demo: Cli) -> None:
     name = unique("twin")
     ids = [
-        ok(demo("server", "create", name, *BOOT, "-f", "value", "-c", "id")).stdout.strip()
+        ok(
+            demo("server", "create", name, *BOOT, "--wait", "-f", "value", "-c", "id")
+        ).stdout.strip()
         for _ in range(2)
     ]
     result = demo("server", "show", name)

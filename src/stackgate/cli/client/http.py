@@ -72,11 +72,20 @@ class Api:
         authenticated: bool = True,
     ) -> httpx.Response:
         """The answer when it is 2xx; otherwise a CliError saying what went wrong. A 429 is
-        retried once after its Retry-After."""
+        retried once after its Retry-After, a 409 concurrent_update once at once."""
         all_headers = {**(self.auth_headers if authenticated else {}), **(headers or {})}
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(2):
             response = send(self.client, method, path, json=json, params=clean, headers=all_headers)
+            # A 409 concurrent_update: the row changed under the request (the worker moved it
+            # on); nothing was applied, and the API asks for a retry.
+            if (
+                attempt == 0
+                and response.status_code == 409
+                and problem(response).get("code") == "concurrent_update"
+            ):
+                sleep(0.2)
+                continue
             if response.status_code == 429 and attempt == 0:
                 delay = retry_after(response)
                 if delay is not None and delay <= MAX_RETRY_AFTER:
