@@ -45,7 +45,7 @@ TIERS = (
     Tier(
         "sqlite",
         "pure code; the API suite, integration and end-to-end tests on SQLite",
-        ("tests/unit", "tests/api", "tests/integration", "tests/e2e"),
+        ("tests/unit", "tests/api", "tests/integration", "tests/e2e", "tests/cli"),
         "not services and not openstack",
         {"STACKGATE_TEST_DATABASE": "sqlite"},
     ),

@@ -55,7 +55,7 @@ PG_ADMIN = os.environ.get("STACKGATE_TEST_PG_URL", "postgresql+asyncpg://postgre
 MY_ADMIN = os.environ.get("STACKGATE_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306")
 
 
-TIER_FOLDERS = ("unit", "api", "integration", "e2e", "openstack")
+TIER_FOLDERS = ("unit", "api", "integration", "e2e", "openstack", "cli")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,11 +10,36 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from stackgate.cli.client.command import set_global_options
+from stackgate.cli.client.config import GlobalOptions
+from stackgate.cli.commands import add_client_commands
 from stackgate.config import Settings, get_settings
 
-app = typer.Typer(help="StackGate: a control plane for OpenStack clouds.", no_args_is_help=True)
+# Locals in a traceback could show a token: never print them.
+app = typer.Typer(
+    help="StackGate: a control plane for OpenStack clouds.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 console = Console(stderr=True)
 ROOT = Path(__file__).resolve().parents[3]
+
+
+@app.callback()
+def main(
+    profile: str | None = typer.Option(
+        None, "--profile", help="Saved login to use (env STACKGATE_PROFILE).", show_default=False
+    ),
+    url: str | None = typer.Option(None, "--url", help="StackGate's URL (env STACKGATE_URL)."),
+    token: str | None = typer.Option(None, "--token", help="Bearer token (env STACKGATE_TOKEN)."),
+    project: str | None = typer.Option(None, "--project", help="Project (env STACKGATE_PROJECT)."),
+    debug: bool = typer.Option(False, "--debug", help="Show more when something fails."),
+) -> None:
+    """StackGate: a control plane for OpenStack clouds. Client commands take flags > the
+    STACKGATE_URL/TOKEN/PROJECT/PROFILE environment > the profile `stackgate login` saved."""
+    set_global_options(
+        GlobalOptions(profile=profile, url=url, token=token, project=project, debug=debug)
+    )
 
 
 def _migrate(settings: Settings) -> None:
@@ -221,12 +246,71 @@ def billing(
     )
 
 
-@app.command()
-def fakecloud() -> None:
+fakecloud_app = typer.Typer(
+    help="The simulator behind OpenStack's own APIs (bare `stackgate fakecloud` serves it)."
+)
+app.add_typer(fakecloud_app, name="fakecloud")
+
+
+@fakecloud_app.callback(invoke_without_command=True)
+def fakecloud(ctx: typer.Context) -> None:
     """Run the simulator behind OpenStack's own APIs (port 5000): Keystone at /v3, Nova,
     Glance, Neutron and Cinder in its catalog, for openstacksdk, the `openstack` CLI and
     StackGate's `openstack` provider. User `admin` (STACKGATE_ADMIN_PASSWORD), project `admin`,
-    domain `Default`; the cloud's state is kept in STACKGATE_SIM_DATABASE_URL."""
+    domain `Default`; the cloud's state is kept in STACKGATE_SIM_DATABASE_URL. Also:
+    `fakecloud serve` (the same) and `fakecloud clouds-yaml`."""
+    if ctx.invoked_subcommand is None:
+        _run_fakecloud()
+
+
+@fakecloud_app.command("serve")
+def fakecloud_serve() -> None:
+    """Run the fake cloud (port 5000; as bare `stackgate fakecloud`)."""
+    _run_fakecloud()
+
+
+@fakecloud_app.command("clouds-yaml")
+def fakecloud_clouds_yaml(
+    name: str = typer.Option("stackgate", help="The cloud's name (OS_CLOUD=NAME)."),
+    password: str | None = typer.Option(
+        None, help="Admin password to write (default: STACKGATE_ADMIN_PASSWORD, else a prompt)."
+    ),
+    username: str = typer.Option("admin", help="admin or demo."),
+) -> None:
+    """Print a clouds.yaml for the local fake cloud, so `OS_CLOUD=stackgate openstack ...`
+    works: save it as ~/.config/openstack/clouds.yaml (or point OS_CLIENT_CONFIG_FILE at it)."""
+    import yaml  # type: ignore[import-untyped]
+
+    settings = get_settings()
+    if password is None:
+        secret = settings.admin_password
+        password = secret.get_secret_value() if secret else None
+    port = settings.listen_port(5000)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    auth: dict[str, str] = {
+        "auth_url": f"http://{host}:{port}/v3",
+        "username": username,
+        "project_name": username,
+        "user_domain_name": "Default",
+        "project_domain_name": "Default",
+    }
+    if password:
+        auth["password"] = password
+    cloud = {
+        "auth": auth,
+        "region_name": "RegionOne",
+        "interface": "public",
+        "identity_api_version": 3,
+    }
+    print(yaml.safe_dump({"clouds": {name: cloud}}, sort_keys=False), end="")
+    if not password:
+        console.print(
+            "no password written (STACKGATE_ADMIN_PASSWORD unset): add auth.password, or "
+            "export OS_PASSWORD"
+        )
+
+
+def _run_fakecloud() -> None:
     import secrets
 
     from stackgate.core.logging import configure_logging
@@ -259,6 +343,8 @@ def fakecloud() -> None:
         access_log=False,
     )
 
+
+add_client_commands(app)
 
 if __name__ == "__main__":
     app()
