@@ -23,6 +23,9 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 ROOT = Path(__file__).resolve().parents[3]
+# Seconds a stopping server waits for open requests: an event stream never ends by itself, so
+# without a bound one watching client would keep the process from stopping.
+SHUTDOWN_GRACE = 5
 
 
 @app.callback()
@@ -72,6 +75,8 @@ def _serve(settings: Settings, *, port: int, worker: bool, workers: int) -> None
             port=port,
             workers=workers,
             log_config=None,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
             access_log=False,
         )
         return
@@ -80,6 +85,7 @@ def _serve(settings: Settings, *, port: int, worker: bool, workers: int) -> None
         host=settings.host,
         port=port,
         log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
         access_log=False,
     )
 
@@ -142,6 +148,8 @@ def _run_gateway(settings: Settings, *, port: int, workers: int, worker: bool) -
             port=port,
             workers=workers,
             log_config=None,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
             access_log=False,
         )
         return
@@ -150,6 +158,7 @@ def _run_gateway(settings: Settings, *, port: int, workers: int, worker: bool) -
         host=settings.host,
         port=port,
         log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
         access_log=False,
     )
 
@@ -242,6 +251,7 @@ def billing(
         host=settings.host,
         port=port,
         log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
         access_log=False,
     )
 
@@ -340,6 +350,7 @@ def _run_fakecloud() -> None:
         host=settings.host,
         port=port,
         log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
         access_log=False,
     )
 
