@@ -76,7 +76,6 @@ def _serve(settings: Settings, *, port: int, worker: bool, workers: int) -> None
             workers=workers,
             log_config=None,
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
             access_log=False,
         )
         return
@@ -149,7 +148,6 @@ def _run_gateway(settings: Settings, *, port: int, workers: int, worker: bool) -
             workers=workers,
             log_config=None,
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
             access_log=False,
         )
         return
