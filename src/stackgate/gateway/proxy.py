@@ -86,6 +86,19 @@ class Upstream:
         ]
         self._turn = itertools.cycle(self.clients)
         self.client = self.clients[0]
+        # Event streams last as long as their clients watch: on the shared pools, a few hundred
+        # open streams would take every connection and starve ordinary requests. They get
+        # a client of their own, one connection each, unbounded in number (the watchers are).
+        self.streams = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(
+                connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
+            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+        )
 
     async def forward(self, request: Request) -> Response:
         """Send `request` upstream; stream the answer back as it comes."""
@@ -107,7 +120,7 @@ class Upstream:
         has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or (
             "content-length" in request.headers or "transfer-encoding" in request.headers
         )
-        client = next(self._turn)
+        client = self.streams if is_event_stream(request) else next(self._turn)
         upstream_request = client.build_request(
             request.method,
             httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1") or None),
@@ -161,8 +174,13 @@ class Upstream:
             raise ConnectionError(f"{self.name} /health/ready answered {answer.status_code}")
 
     async def close(self) -> None:
-        for client in self.clients:
+        for client in (*self.clients, self.streams):
             await client.aclose()
+
+
+def is_event_stream(request: Request) -> bool:
+    """GET /api/v1/events and GET /api/v1/operations/{id}/events: Server-Sent Events."""
+    return request.method == "GET" and request.url.path.rstrip("/").endswith("/events")
 
 
 def _connection_listed(request: Request, name: bytes) -> bool:
