@@ -153,3 +153,14 @@ def test_login_with_an_application_credential(demo: Cli, anonymous: Cli) -> None
     assert shown["user"] == "demo"
     assert json_of(anonymous("whoami", "-f", "json"))["project"] == "demo"
     ok(demo("application-credential", "delete", credential["id"]))
+
+
+def test_debug_traces_each_request_on_stderr_without_the_token(demo: Cli) -> None:
+    result = ok(demo("--debug", "flavor", "list", "-f", "json"))
+    assert json_of(result)  # stdout is still only the result
+    trace = [line for line in result.stderr.splitlines() if line.startswith("GET ")]
+    assert trace and "/api/v1/flavors" in trace[0] and "-> 200" in trace[0]
+    assert "request id req-" in trace[0]
+    assert "Bearer" not in result.stderr and "eyJ" not in result.stderr
+    quiet = ok(demo("flavor", "list", "-f", "json"))
+    assert "GET " not in quiet.stderr

@@ -36,7 +36,9 @@ def main(
     url: str | None = typer.Option(None, "--url", help="StackGate's URL (env STACKGATE_URL)."),
     token: str | None = typer.Option(None, "--token", help="Bearer token (env STACKGATE_TOKEN)."),
     project: str | None = typer.Option(None, "--project", help="Project (env STACKGATE_PROJECT)."),
-    debug: bool = typer.Option(False, "--debug", help="Show more when something fails."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print each HTTP request and its answer on stderr."
+    ),
 ) -> None:
     """StackGate: a control plane for OpenStack clouds. Client commands take flags > the
     STACKGATE_URL/TOKEN/PROJECT/PROFILE environment > the profile `stackgate login` saved."""

@@ -77,6 +77,8 @@ class Api:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(2):
             response = send(self.client, method, path, json=json, params=clean, headers=all_headers)
+            if self.target.debug:
+                trace(response)
             # A 409 concurrent_update: the row changed under the request (the worker moved it
             # on); nothing was applied, and the API asks for a retry.
             if (
@@ -171,6 +173,16 @@ def api_error(response: httpx.Response, target: Target) -> CliError:
     if request_id:
         lines.append(f"Request ID: {request_id}")
     return CliError("\n".join(lines))
+
+
+def trace(response: httpx.Response) -> None:
+    """--debug: each request and its answer on stderr (never the token: no headers)."""
+    request = response.request
+    note(
+        f"{request.method} {request.url} -> {response.status_code} "
+        f"({response.elapsed.total_seconds() * 1000:.0f} ms, "
+        f"request id {response.headers.get('X-Request-ID', '-')})"
+    )
 
 
 def note(message: str) -> None:
