@@ -1,6 +1,8 @@
 """How a client verb is declared: `@verb(app, "list", output=True, wait=True)` adds the output
 options (-f, -c, --sort-column, --noindent) and the wait options (--wait, --wait-timeout) to
-the function's own, and turns a CliError into its message on stderr and its exit code."""
+the function's own, and turns a CliError into its message on stderr and its exit code. Below
+that, what most verbs do once their options are read (show, list, create, delete by name), so
+every object family answers alike."""
 
 from __future__ import annotations
 
@@ -8,16 +10,17 @@ import contextlib
 import functools
 import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
-from stackgate.cli.client import http
+from stackgate.cli.client import http, resolve
 from stackgate.cli.client.config import GlobalOptions, Target, resolve_target
 from stackgate.cli.client.errors import CliError
 from stackgate.cli.client.http import Api
-from stackgate.cli.client.output import Format, Output, print_show
+from stackgate.cli.client.output import Column, Format, Output, print_list, print_show
+from stackgate.cli.client.resolve import Kind
 from stackgate.cli.client.wait import DEFAULT_TIMEOUT, Pending, WaitOptions, wait_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,26 +195,92 @@ def show(item: dict[str, Any] | None, out: Output) -> None:
 def accepted(
     api: Api,
     response: Any,
+    kind: Kind,
+    resource_id: str,
     *,
     label: str,
-    path: str | None,
-    resource_id: str | None,
     waiting: WaitOptions,
     out: Output | None,
     deleting: bool = False,
-    resume: str | None = None,
+    resumable: bool = False,
 ) -> dict[str, Any] | None:
-    """After a 202: print the resource as accepted, or (--wait) follow the work and print the
-    resource as it ended. Returns what was printed."""
+    """After a 202 for the resource `kind.one(resource_id)`: print it as accepted, or (--wait)
+    follow the work and print the resource as it ended. Returns what was printed. A timeout
+    while `resumable` names `stackgate <noun> show <id>` as the way to look again."""
     if not waiting.wait:
         body = None if deleting or not response.content else response.json()
         if out is not None and isinstance(body, dict):
             show(body, out)
         return body
     pending = Pending.of(
-        response, label, path, resource_id=resource_id, deleting=deleting, resume=resume
+        response,
+        label,
+        kind.one(resource_id),
+        resource_id=resource_id,
+        deleting=deleting,
+        # A kind's noun is also its object on the command line ("volume snapshot").
+        resume=f"stackgate {kind.noun} show {resource_id}" if resumable else None,
     )
     final = wait_for(api, pending, waiting)
     if out is not None:
         show(final, out)
     return final
+
+
+def show_named(kind: Kind, name: str, out: Output) -> None:
+    """The one resource of `kind` with this name or id."""
+    with connect() as api:
+        show(resolve.find(api, kind, name), out)
+
+
+def list_matching(kind: Kind, cols: Sequence[Column], out: Output, **filters: Any) -> None:
+    """Every resource of `kind` the filters match (a None filter is no filter)."""
+    with connect() as api:
+        items = resolve.list_all(api, kind, **filters)
+    print_list(items, cols, out)
+
+
+def create(
+    kind: Kind,
+    body: dict[str, Any],
+    label: str,
+    out: Output | None,
+    waiting: WaitOptions,
+    *,
+    resumable: bool = False,
+    headers: dict[str, str] | None = None,
+) -> str:
+    """POST a new resource to its collection and see the 202 through (`accepted`); returns
+    the new id. Options left unset (None) are left out, so the API's defaults apply."""
+    with connect() as api:
+        given = {key: value for key, value in body.items() if value is not None}
+        response = api.post(kind.path, given, headers=headers)
+        new_id = str(response.json()["id"])
+        accepted(
+            api, response, kind, new_id, label=label, waiting=waiting, out=out, resumable=resumable
+        )
+    return new_id
+
+
+def delete_each(
+    kind: Kind, names: Sequence[str], waiting: WaitOptions | None = None, label: str | None = None
+) -> None:
+    """Delete the named resources one by one. With `waiting` (the API deletes them in the
+    background), --wait sees each one gone before the next is deleted; `label` starts each
+    progress line, before the name (default: "Deleting <noun>")."""
+    doing = label or f"Deleting {kind.noun}"
+    with connect() as api:
+        for name in names:
+            resource_id = resolve.find_id(api, kind, name)
+            response = api.delete(kind.one(resource_id))
+            if waiting is not None:
+                accepted(
+                    api,
+                    response,
+                    kind,
+                    resource_id,
+                    label=f"{doing} {name}",
+                    waiting=waiting,
+                    out=None,
+                    deleting=True,
+                )

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from stackgate.cli.client import resolve
-from stackgate.cli.client.command import connect, show, verb
-from stackgate.cli.client.output import Output, columns, print_list
+from stackgate.cli.client.command import connect, delete_each, list_matching, show, show_named, verb
+from stackgate.cli.client.output import Output, columns
 from stackgate.cli.client.resolve import FLAVOR, IMAGE
 
 flavor_app = typer.Typer(help="Flavors (server sizes).", no_args_is_help=True)
@@ -29,16 +28,13 @@ IMAGES = columns("ID", "Name", "Status", "Visibility")
 @verb(flavor_app, "list", output=True)
 def list_flavors(out: Output) -> None:
     """List flavors."""
-    with connect() as api:
-        items = resolve.list_all(api, FLAVOR)
-    print_list(items, FLAVORS, out)
+    list_matching(FLAVOR, FLAVORS, out)
 
 
 @verb(flavor_app, "show", output=True)
 def show_flavor(flavor: Name, out: Output) -> None:
     """Show a flavor."""
-    with connect() as api:
-        show(resolve.find(api, FLAVOR, flavor), out)
+    show_named(FLAVOR, flavor, out)
 
 
 @verb(flavor_app, "create", output=True)
@@ -67,9 +63,7 @@ def create_flavor(
 @verb(flavor_app, "delete")
 def delete_flavors(flavors: Annotated[list[str], typer.Argument()]) -> None:
     """Delete flavors (admin)."""
-    with connect() as api:
-        for name in flavors:
-            api.delete(FLAVOR.one(resolve.find_id(api, FLAVOR, name)))
+    delete_each(FLAVOR, flavors)
 
 
 @verb(image_app, "list", output=True)
@@ -79,21 +73,16 @@ def list_images(
     status: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """List images."""
-    with connect() as api:
-        items = resolve.list_all(api, IMAGE, name=name, status=status)
-    print_list(items, IMAGES, out)
+    list_matching(IMAGE, IMAGES, out, name=name, status=status)
 
 
 @verb(image_app, "show", output=True)
 def show_image(image: Name, out: Output) -> None:
     """Show an image."""
-    with connect() as api:
-        show(resolve.find(api, IMAGE, image), out)
+    show_named(IMAGE, image, out)
 
 
 @verb(image_app, "delete")
 def delete_images(images: Annotated[list[str], typer.Argument()]) -> None:
     """Delete images."""
-    with connect() as api:
-        for name in images:
-            api.delete(IMAGE.one(resolve.find_id(api, IMAGE, name)))
+    delete_each(IMAGE, images)

@@ -7,9 +7,17 @@ from typing import Annotated
 import typer
 
 from stackgate.cli.client import resolve
-from stackgate.cli.client.command import accepted, connect, show, verb
+from stackgate.cli.client.command import (
+    connect,
+    create,
+    delete_each,
+    list_matching,
+    show,
+    show_named,
+    verb,
+)
 from stackgate.cli.client.errors import EXIT_USAGE, CliError
-from stackgate.cli.client.output import Output, columns, print_list
+from stackgate.cli.client.output import Output, columns
 from stackgate.cli.client.resolve import FLOATING_IP
 from stackgate.cli.client.wait import WaitOptions
 
@@ -31,19 +39,17 @@ LIST = columns(
 @verb(ip_app, "list", output=True)
 def list_ips(out: Output, status: Annotated[str | None, typer.Option()] = None) -> None:
     """List floating IPs."""
-    with connect() as api:
-        items = resolve.list_all(api, FLOATING_IP, status=status)
-    print_list(items, LIST, out)
+    list_matching(FLOATING_IP, LIST, out, status=status)
 
 
 @verb(ip_app, "show", output=True)
 def show_ip(address: Address, out: Output) -> None:
     """Show a floating IP."""
-    with connect() as api:
-        show(resolve.find(api, FLOATING_IP, address), out)
+    show_named(FLOATING_IP, address, out)
 
 
-def _associate(address_id: str, server: str | None, port: str | None) -> None:
+def _associate(address_id: str, server: str | None, port: str | None, out: Output) -> None:
+    """Associate, then show the floating IP as it now is."""
     with connect() as api:
         body: dict[str, str] = {}
         if port:
@@ -54,6 +60,7 @@ def _associate(address_id: str, server: str | None, port: str | None) -> None:
         if not body.get("vm_id"):
             raise CliError("the port is not plugged into a server: give --server", EXIT_USAGE)
         api.post(f"{FLOATING_IP.one(address_id)}/actions/associate", body)
+        show(api.get(FLOATING_IP.one(address_id)), out)
 
 
 @verb(ip_app, "create", output=True, wait=True)
@@ -68,21 +75,14 @@ def create_ip(
     port: Annotated[str | None, typer.Option(help="Associate with this port.")] = None,
 ) -> None:
     """Allocate a floating IP (and associate it with --server or --port)."""
-    with connect() as api:
-        response = api.post(FLOATING_IP.path, {"network": network, "description": description})
-        fip_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label="Allocating floating IP",
-            path=FLOATING_IP.one(fip_id),
-            resource_id=fip_id,
-            waiting=waiting,
-            out=None if (server or port) else out,
-        )
-        if server or port:
-            _associate(fip_id, server, port)
-            show(api.get(FLOATING_IP.one(fip_id)), out)
+    associating = bool(server or port)
+    body = {"network": network, "description": description}
+    # Once associated it is shown as it then is, not as allocated.
+    fip_id = create(
+        FLOATING_IP, body, "Allocating floating IP", None if associating else out, waiting
+    )
+    if associating:
+        _associate(fip_id, server, port, out)
 
 
 @verb(ip_app, "set", output=True)
@@ -97,9 +97,7 @@ def set_ip(
         raise CliError("give --server or --port", EXIT_USAGE)
     with connect() as api:
         fip_id = resolve.find_id(api, FLOATING_IP, address)
-    _associate(fip_id, server, port)
-    with connect() as api:
-        show(api.get(FLOATING_IP.one(fip_id)), out)
+    _associate(fip_id, server, port, out)
 
 
 @verb(ip_app, "unset")
@@ -118,17 +116,4 @@ def unset_ip(
 @verb(ip_app, "delete", wait=True)
 def delete_ips(addresses: Annotated[list[str], typer.Argument()], waiting: WaitOptions) -> None:
     """Release floating IPs."""
-    with connect() as api:
-        for address in addresses:
-            fip_id = resolve.find_id(api, FLOATING_IP, address)
-            response = api.delete(FLOATING_IP.one(fip_id))
-            accepted(
-                api,
-                response,
-                label=f"Releasing floating IP {address}",
-                path=FLOATING_IP.one(fip_id),
-                resource_id=fip_id,
-                waiting=waiting,
-                out=None,
-                deleting=True,
-            )
+    delete_each(FLOATING_IP, addresses, waiting, label="Releasing floating IP")

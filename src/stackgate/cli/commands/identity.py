@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from stackgate.cli.client import resolve
-from stackgate.cli.client.command import connect, global_options, show, target, verb
+from stackgate.cli.client.command import (
+    connect,
+    delete_each,
+    global_options,
+    list_matching,
+    show,
+    show_named,
+    target,
+    verb,
+)
 from stackgate.cli.client.config import ConfigFile, Profile, forget_token, profile_name
 from stackgate.cli.client.errors import EXIT_USAGE, CliError
 from stackgate.cli.client.http import Api, session
@@ -215,15 +224,13 @@ Name = Annotated[str, typer.Argument(help="Name or id.")]
 @verb(project_app, "list", output=True)
 def list_projects(out: Output) -> None:
     """List projects."""
-    with connect() as api:
-        print_list(resolve.list_all(api, PROJECT), PROJECTS, out)
+    list_matching(PROJECT, PROJECTS, out)
 
 
 @verb(project_app, "show", output=True)
 def show_project(project: Name, out: Output) -> None:
     """Show a project."""
-    with connect() as api:
-        show(resolve.find(api, PROJECT, project), out)
+    show_named(PROJECT, project, out)
 
 
 @verb(project_app, "create", output=True)
@@ -240,23 +247,19 @@ def create_project(
 @verb(project_app, "delete")
 def delete_projects(projects: Annotated[list[str], typer.Argument()]) -> None:
     """Delete projects (admin)."""
-    with connect() as api:
-        for name in projects:
-            api.delete(PROJECT.one(resolve.find_id(api, PROJECT, name)))
+    delete_each(PROJECT, projects)
 
 
 @verb(user_app, "list", output=True)
 def list_users(out: Output) -> None:
     """List users."""
-    with connect() as api:
-        print_list(resolve.list_all(api, USER), USERS, out)
+    list_matching(USER, USERS, out)
 
 
 @verb(user_app, "show", output=True)
 def show_user(user: Name, out: Output) -> None:
     """Show a user."""
-    with connect() as api:
-        show(resolve.find(api, USER, user), out)
+    show_named(USER, user, out)
 
 
 @verb(user_app, "create", output=True)
@@ -276,9 +279,7 @@ def create_user(
 @verb(user_app, "delete")
 def delete_users(users: Annotated[list[str], typer.Argument()]) -> None:
     """Delete users (admin)."""
-    with connect() as api:
-        for name in users:
-            api.delete(USER.one(resolve.find_id(api, USER, name)))
+    delete_each(USER, users)
 
 
 Role = Annotated[str, typer.Argument(help="member, reader or admin.")]
@@ -333,6 +334,11 @@ RESOURCES = (
 )
 
 
+def _print_quotas(body: dict[str, Any], out: Output) -> None:
+    rows = [{"resource": name, **values} for name, values in body.get("quotas", {}).items()]
+    print_list(rows, QUOTAS, out)
+
+
 @verb(quota_app, "show", output=True)
 def show_quota(
     out: Output,
@@ -341,8 +347,7 @@ def show_quota(
     """A project's quotas and usage."""
     with connect() as api:
         body = api.get(f"{PROJECT.one(project_id(api, project))}/quotas")
-    rows = [{"resource": name, **values} for name, values in body.get("quotas", {}).items()]
-    print_list(rows, QUOTAS, out)
+    _print_quotas(body, out)
 
 
 @verb(quota_app, "set", output=True)
@@ -367,8 +372,7 @@ def set_quota(
     with connect() as api:
         path = f"{PROJECT.one(project_id(api, project))}/quotas"
         body = api.request("PUT", path, json={"quotas": quotas}).json()
-    rows = [{"resource": name, **values} for name, values in body.get("quotas", {}).items()]
-    print_list(rows, QUOTAS, out)
+    _print_quotas(body, out)
 
 
 CREDENTIALS = columns("ID", "Name", ("Project ID", "project_id"), ("Expires At", "expires_at"))
@@ -377,8 +381,7 @@ CREDENTIALS = columns("ID", "Name", ("Project ID", "project_id"), ("Expires At",
 @verb(credential_app, "list", output=True)
 def list_credentials(out: Output) -> None:
     """List your application credentials."""
-    with connect() as api:
-        print_list(resolve.list_all(api, CREDENTIAL), CREDENTIALS, out)
+    list_matching(CREDENTIAL, CREDENTIALS, out)
 
 
 @verb(credential_app, "create", output=True)
@@ -397,6 +400,4 @@ def create_credential(
 @verb(credential_app, "delete")
 def delete_credentials(credentials: Annotated[list[str], typer.Argument()]) -> None:
     """Revoke application credentials."""
-    with connect() as api:
-        for name in credentials:
-            api.delete(CREDENTIAL.one(resolve.find_id(api, CREDENTIAL, name)))
+    delete_each(CREDENTIAL, credentials)

@@ -7,9 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from stackgate.cli.client import resolve
-from stackgate.cli.client.command import accepted, connect, show, verb
+from stackgate.cli.client.command import (
+    connect,
+    create,
+    delete_each,
+    list_matching,
+    show_named,
+    verb,
+)
 from stackgate.cli.client.output import Output, columns, print_list
-from stackgate.cli.client.resolve import NETWORK, PORT, SUBNET, Kind
+from stackgate.cli.client.resolve import NETWORK, PORT, SUBNET
 from stackgate.cli.client.wait import WaitOptions
 
 network_app = typer.Typer(help="Networks.", no_args_is_help=True)
@@ -36,45 +43,6 @@ PORTS = columns(
 )
 
 
-def _create(
-    kind: Kind, body: dict[str, Any], label: str, out: Output, waiting: WaitOptions
-) -> None:
-    with connect() as api:
-        response = api.post(kind.path, {k: v for k, v in body.items() if v is not None})
-        new_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label=label,
-            path=kind.one(new_id),
-            resource_id=new_id,
-            waiting=waiting,
-            out=out,
-        )
-
-
-def _delete(kind: Kind, names: list[str], waiting: WaitOptions) -> None:
-    with connect() as api:
-        for name in names:
-            found = resolve.find_id(api, kind, name)
-            response = api.delete(kind.one(found))
-            accepted(
-                api,
-                response,
-                label=f"Deleting {kind.noun} {name}",
-                path=kind.one(found),
-                resource_id=found,
-                waiting=waiting,
-                out=None,
-                deleting=True,
-            )
-
-
-def _show(kind: Kind, name: str, out: Output) -> None:
-    with connect() as api:
-        show(resolve.find(api, kind, name), out)
-
-
 Names = Annotated[list[str], typer.Argument(help="Names or ids.")]
 Name = Annotated[str, typer.Argument(help="Name or id.")]
 
@@ -82,15 +50,13 @@ Name = Annotated[str, typer.Argument(help="Name or id.")]
 @verb(network_app, "list", output=True)
 def list_networks(out: Output, name: Annotated[str | None, typer.Option()] = None) -> None:
     """List networks."""
-    with connect() as api:
-        items = resolve.list_all(api, NETWORK, name=name)
-    print_list(items, NETWORKS, out)
+    list_matching(NETWORK, NETWORKS, out, name=name)
 
 
 @verb(network_app, "show", output=True)
 def show_network(network: Name, out: Output) -> None:
     """Show a network."""
-    _show(NETWORK, network, out)
+    show_named(NETWORK, network, out)
 
 
 @verb(network_app, "create", output=True, wait=True)
@@ -104,13 +70,13 @@ def create_network(
 ) -> None:
     """Create a network."""
     body = {"name": name, "description": description, "shared": shared, "external": external}
-    _create(NETWORK, body, f"Creating network {name}", out, waiting)
+    create(NETWORK, body, f"Creating network {name}", out, waiting)
 
 
 @verb(network_app, "delete", wait=True)
 def delete_networks(networks: Names, waiting: WaitOptions) -> None:
     """Delete networks."""
-    _delete(NETWORK, networks, waiting)
+    delete_each(NETWORK, networks, waiting)
 
 
 @verb(subnet_app, "list", output=True)
@@ -127,7 +93,7 @@ def list_subnets(
 @verb(subnet_app, "show", output=True)
 def show_subnet(subnet: Name, out: Output) -> None:
     """Show a subnet."""
-    _show(SUBNET, subnet, out)
+    show_named(SUBNET, subnet, out)
 
 
 @verb(subnet_app, "create", output=True, wait=True)
@@ -152,13 +118,13 @@ def create_subnet(
         "enable_dhcp": dhcp,
         "description": description,
     }
-    _create(SUBNET, body, f"Creating subnet {name}", out, waiting)
+    create(SUBNET, body, f"Creating subnet {name}", out, waiting)
 
 
 @verb(subnet_app, "delete", wait=True)
 def delete_subnets(subnets: Names, waiting: WaitOptions) -> None:
     """Delete subnets."""
-    _delete(SUBNET, subnets, waiting)
+    delete_each(SUBNET, subnets, waiting)
 
 
 @verb(port_app, "list", output=True)
@@ -178,7 +144,7 @@ def list_ports(
 @verb(port_app, "show", output=True)
 def show_port(port: Name, out: Output) -> None:
     """Show a port."""
-    _show(PORT, port, out)
+    show_named(PORT, port, out)
 
 
 @verb(port_app, "create", output=True, wait=True)
@@ -200,10 +166,10 @@ def create_port(
         "description": description,
         "security_groups": groups or None,
     }
-    _create(PORT, body, f"Creating port {name}", out, waiting)
+    create(PORT, body, f"Creating port {name}", out, waiting)
 
 
 @verb(port_app, "delete", wait=True)
 def delete_ports(ports: Names, waiting: WaitOptions) -> None:
     """Delete ports."""
-    _delete(PORT, ports, waiting)
+    delete_each(PORT, ports, waiting)

@@ -7,9 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from stackgate.cli.client import resolve
-from stackgate.cli.client.command import accepted, connect, show, verb
+from stackgate.cli.client.command import (
+    connect,
+    create,
+    delete_each,
+    list_matching,
+    show_named,
+    verb,
+)
+from stackgate.cli.client.http import Api
 from stackgate.cli.client.output import Output, columns, print_list
-from stackgate.cli.client.resolve import SECURITY_GROUP
+from stackgate.cli.client.resolve import SECURITY_GROUP, Kind
 from stackgate.cli.client.wait import WaitOptions
 
 security_app = typer.Typer(help="Security groups (`security group ...`).", no_args_is_help=True)
@@ -40,19 +48,22 @@ RULES = columns(
 )
 
 
+def _rules(api: Api, group: str) -> Kind:
+    """The named group's rules as a collection of their own, so `create` serves them too."""
+    group_id = resolve.find_id(api, SECURITY_GROUP, group)
+    return Kind("security group rule", f"{SECURITY_GROUP.one(group_id)}/rules")
+
+
 @verb(group_app, "list", output=True)
 def list_groups(out: Output, name: Annotated[str | None, typer.Option()] = None) -> None:
     """List security groups."""
-    with connect() as api:
-        items = resolve.list_all(api, SECURITY_GROUP, name=name)
-    print_list(items, GROUPS, out)
+    list_matching(SECURITY_GROUP, GROUPS, out, name=name)
 
 
 @verb(group_app, "show", output=True)
 def show_group(group: Group, out: Output) -> None:
     """Show a security group and its rules."""
-    with connect() as api:
-        show(resolve.find(api, SECURITY_GROUP, group), out)
+    show_named(SECURITY_GROUP, group, out)
 
 
 @verb(group_app, "create", output=True, wait=True)
@@ -63,45 +74,21 @@ def create_group(
     description: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a security group."""
-    with connect() as api:
-        response = api.post(SECURITY_GROUP.path, {"name": name, "description": description})
-        group_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label=f"Creating security group {name}",
-            path=SECURITY_GROUP.one(group_id),
-            resource_id=group_id,
-            waiting=waiting,
-            out=out,
-        )
+    body = {"name": name, "description": description}
+    create(SECURITY_GROUP, body, f"Creating security group {name}", out, waiting)
 
 
 @verb(group_app, "delete", wait=True)
 def delete_groups(groups: Annotated[list[str], typer.Argument()], waiting: WaitOptions) -> None:
     """Delete security groups."""
-    with connect() as api:
-        for name in groups:
-            group_id = resolve.find_id(api, SECURITY_GROUP, name)
-            response = api.delete(SECURITY_GROUP.one(group_id))
-            accepted(
-                api,
-                response,
-                label=f"Deleting security group {name}",
-                path=SECURITY_GROUP.one(group_id),
-                resource_id=group_id,
-                waiting=waiting,
-                out=None,
-                deleting=True,
-            )
+    delete_each(SECURITY_GROUP, groups, waiting)
 
 
 @verb(rule_app, "list", output=True)
 def list_rules(group: Group, out: Output) -> None:
     """List a security group's rules."""
     with connect() as api:
-        group_id = resolve.find_id(api, SECURITY_GROUP, group)
-        items = api.get(f"{SECURITY_GROUP.one(group_id)}/rules").get("items", [])
+        items = api.get(_rules(api, group).path).get("items", [])
     print_list(items, RULES, out)
 
 
@@ -126,36 +113,25 @@ def create_rule(
         first, _, last = dst_port.partition(":")
         low, high = int(first), int(last or first)
     with connect() as api:
-        group_id = resolve.find_id(api, SECURITY_GROUP, group)
+        rules = _rules(api, group)
         remote = resolve.find_id(api, SECURITY_GROUP, remote_group) if remote_group else None
-        body = {
-            "direction": direction,
-            "ethertype": ethertype,
-            "protocol": protocol,
-            "port_range_min": low,
-            "port_range_max": high,
-            "remote_ip_prefix": remote_ip,
-            "remote_group_id": remote,
-            "description": description,
-        }
-        path = f"{SECURITY_GROUP.one(group_id)}/rules"
-        response = api.post(path, {k: v for k, v in body.items() if v is not None})
-        rule_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label="Creating rule",
-            path=f"{path}/{rule_id}",
-            resource_id=rule_id,
-            waiting=waiting,
-            out=out,
-        )
+    body = {
+        "direction": direction,
+        "ethertype": ethertype,
+        "protocol": protocol,
+        "port_range_min": low,
+        "port_range_max": high,
+        "remote_ip_prefix": remote_ip,
+        "remote_group_id": remote,
+        "description": description,
+    }
+    create(rules, body, "Creating rule", out, waiting)
 
 
 @verb(rule_app, "delete")
 def delete_rule(group: Group, rules: Annotated[list[str], typer.Argument()]) -> None:
     """Delete rules of a security group."""
     with connect() as api:
-        group_id = resolve.find_id(api, SECURITY_GROUP, group)
+        group_rules = _rules(api, group)
         for rule_id in rules:
-            api.delete(f"{SECURITY_GROUP.one(group_id)}/rules/{rule_id}")
+            api.delete(group_rules.one(rule_id))

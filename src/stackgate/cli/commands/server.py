@@ -9,10 +9,19 @@ from typing import Annotated, Any
 import typer
 
 from stackgate.cli.client import resolve
-from stackgate.cli.client.command import accepted, connect, show, verb
+from stackgate.cli.client.command import (
+    accepted,
+    connect,
+    create,
+    delete_each,
+    list_matching,
+    show,
+    show_named,
+    verb,
+)
 from stackgate.cli.client.errors import EXIT_USAGE, CliError
 from stackgate.cli.client.output import Output, columns, print_list
-from stackgate.cli.client.resolve import SERVER, Kind
+from stackgate.cli.client.resolve import SERVER
 from stackgate.cli.client.wait import WaitOptions
 
 app = typer.Typer(help="Servers (virtual machines).", no_args_is_help=True)
@@ -70,16 +79,14 @@ def list_servers(
     image: Annotated[str | None, typer.Option(help="Only servers of this image.")] = None,
 ) -> None:
     """List servers."""
-    with connect() as api:
-        items = resolve.list_all(api, SERVER, name=name, status=status, flavor=flavor, image=image)
-    print_list(items, LONG if long else LIST, out)
+    cols = LONG if long else LIST
+    list_matching(SERVER, cols, out, name=name, status=status, flavor=flavor, image=image)
 
 
 @verb(app, "show", output=True)
 def show_server(server: Server, out: Output) -> None:
     """Show a server."""
-    with connect() as api:
-        show(resolve.find(api, SERVER, server), out)
+    show_named(SERVER, server, out)
 
 
 def _key_values(pairs: list[str] | None) -> dict[str, str]:
@@ -142,38 +149,13 @@ def create_server(
     if prop:
         body["metadata"] = _key_values(prop)
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-    with connect() as api:
-        response = api.post(SERVER.path, body, headers=headers)
-        server_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label=f"Creating server {name}",
-            path=SERVER.one(server_id),
-            resource_id=server_id,
-            waiting=waiting,
-            out=out,
-            resume=f"stackgate server show {server_id}",
-        )
+    create(SERVER, body, f"Creating server {name}", out, waiting, resumable=True, headers=headers)
 
 
 @verb(app, "delete", wait=True)
 def delete_servers(servers: Servers, waiting: WaitOptions) -> None:
     """Delete servers."""
-    with connect() as api:
-        for name in servers:
-            server_id = resolve.find_id(api, SERVER, name)
-            response = api.delete(SERVER.one(server_id))
-            accepted(
-                api,
-                response,
-                label=f"Deleting server {name}",
-                path=SERVER.one(server_id),
-                resource_id=server_id,
-                waiting=waiting,
-                out=None,
-                deleting=True,
-            )
+    delete_each(SERVER, servers, waiting)
 
 
 def _act(
@@ -182,22 +164,21 @@ def _act(
     waiting: WaitOptions,
     out: Output,
     body: dict[str, Any] | None = None,
-    kind: Kind = SERVER,
 ) -> None:
     with connect() as api:
         for name in servers:
-            server_id = resolve.find_id(api, kind, name)
+            server_id = resolve.find_id(api, SERVER, name)
             response = api.post(f"{SERVER.one(server_id)}/actions/{action}", body)
             if waiting.wait:
                 accepted(
                     api,
                     response,
+                    SERVER,
+                    server_id,
                     label=f"{action.capitalize()} server {name}",
-                    path=SERVER.one(server_id),
-                    resource_id=server_id,
                     waiting=waiting,
                     out=out,
-                    resume=f"stackgate server show {server_id}",
+                    resumable=True,
                 )
 
 
@@ -281,22 +262,23 @@ ACTIONS = columns(
 )
 
 
+def _actions(server: str) -> list[dict[str, Any]]:
+    with connect() as api:
+        server_id = resolve.find_id(api, SERVER, server)
+        items: list[dict[str, Any]] = api.get(f"{SERVER.one(server_id)}/actions").get("items", [])
+    return items
+
+
 @verb(event_app, "list", output=True)
 def list_events(server: Server, out: Output) -> None:
     """The server's action log, newest first."""
-    with connect() as api:
-        server_id = resolve.find_id(api, SERVER, server)
-        items = api.get(f"{SERVER.one(server_id)}/actions").get("items", [])
-    print_list(items, ACTIONS, out)
+    print_list(_actions(server), ACTIONS, out)
 
 
 @verb(event_app, "show", output=True)
 def show_event(server: Server, request_id: str, out: Output) -> None:
     """One entry of the server's action log, by request id."""
-    with connect() as api:
-        server_id = resolve.find_id(api, SERVER, server)
-        items = api.get(f"{SERVER.one(server_id)}/actions").get("items", [])
-    for item in items:
+    for item in _actions(server):
         if request_id in (item.get("request_id"), item.get("id")):
             show(item, out)
             return
@@ -318,12 +300,12 @@ def create_image(
         accepted(
             api,
             response,
+            resolve.IMAGE,
+            image_id,
             label=f"Creating image {name}",
-            path=resolve.IMAGE.one(image_id),
-            resource_id=image_id,
             waiting=waiting,
             out=out,
-            resume=f"stackgate image show {image_id}",
+            resumable=True,
         )
 
 
@@ -331,40 +313,30 @@ VolumeArg = Annotated[str, typer.Argument(help="Volume name or id.")]
 GroupArg = Annotated[str, typer.Argument(help="Security group name or id.")]
 
 
-@verb(add_app, "volume", wait=True)
-def add_volume(server: Server, volume: VolumeArg, waiting: WaitOptions) -> None:
-    """Attach a volume to a server."""
+def _volume(server: str, volume: str, attach: bool, waiting: WaitOptions) -> None:
+    """Attach or detach; --wait follows the volume, whose status says how it went."""
     with connect() as api:
         server_id = resolve.find_id(api, SERVER, server)
         volume_id = resolve.find_id(api, resolve.VOLUME, volume)
-        response = api.post(f"{SERVER.one(server_id)}/volumes", {"volume_id": volume_id})
-        accepted(
-            api,
-            response,
-            label=f"Attaching volume {volume}",
-            path=resolve.VOLUME.one(volume_id),
-            resource_id=volume_id,
-            waiting=waiting,
-            out=None,
-        )
+        attachments = f"{SERVER.one(server_id)}/volumes"
+        if attach:
+            response = api.post(attachments, {"volume_id": volume_id})
+        else:
+            response = api.delete(f"{attachments}/{volume_id}")
+        label = f"{'Attaching' if attach else 'Detaching'} volume {volume}"
+        accepted(api, response, resolve.VOLUME, volume_id, label=label, waiting=waiting, out=None)
+
+
+@verb(add_app, "volume", wait=True)
+def add_volume(server: Server, volume: VolumeArg, waiting: WaitOptions) -> None:
+    """Attach a volume to a server."""
+    _volume(server, volume, True, waiting)
 
 
 @verb(remove_app, "volume", wait=True)
 def remove_volume(server: Server, volume: VolumeArg, waiting: WaitOptions) -> None:
     """Detach a volume from a server."""
-    with connect() as api:
-        server_id = resolve.find_id(api, SERVER, server)
-        volume_id = resolve.find_id(api, resolve.VOLUME, volume)
-        response = api.delete(f"{SERVER.one(server_id)}/volumes/{volume_id}")
-        accepted(
-            api,
-            response,
-            label=f"Detaching volume {volume}",
-            path=resolve.VOLUME.one(volume_id),
-            resource_id=volume_id,
-            waiting=waiting,
-            out=None,
-        )
+    _volume(server, volume, False, waiting)
 
 
 def _security_group(server: str, group: str, action: str, waiting: WaitOptions) -> None:
@@ -376,9 +348,9 @@ def _security_group(server: str, group: str, action: str, waiting: WaitOptions) 
             accepted(
                 api,
                 response,
+                SERVER,
+                server_id,
                 label=f"{action} {name}",
-                path=SERVER.one(server_id),
-                resource_id=server_id,
                 waiting=waiting,
                 out=None,
             )

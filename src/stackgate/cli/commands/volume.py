@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from stackgate.cli.client import resolve
-from stackgate.cli.client.command import accepted, connect, show, verb
+from stackgate.cli.client.command import (
+    accepted,
+    connect,
+    create,
+    delete_each,
+    list_matching,
+    show,
+    show_named,
+    verb,
+)
 from stackgate.cli.client.output import Output, columns, print_list
 from stackgate.cli.client.resolve import VOLUME, VOLUME_SNAPSHOT
 from stackgate.cli.client.wait import WaitOptions
@@ -38,16 +47,13 @@ def list_volumes(
     status: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """List volumes."""
-    with connect() as api:
-        items = resolve.list_all(api, VOLUME, name=name, status=status)
-    print_list(items, LIST, out)
+    list_matching(VOLUME, LIST, out, name=name, status=status)
 
 
 @verb(app, "show", output=True)
 def show_volume(volume: Volume, out: Output) -> None:
     """Show a volume."""
-    with connect() as api:
-        show(resolve.find(api, VOLUME, volume), out)
+    show_named(VOLUME, volume, out)
 
 
 @verb(app, "create", output=True, wait=True)
@@ -68,38 +74,13 @@ def create_volume(
         "volume_type": volume_type,
         "description": description,
     }
-    with connect() as api:
-        response = api.post(VOLUME.path, {k: v for k, v in body.items() if v is not None})
-        volume_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label=f"Creating volume {name}",
-            path=VOLUME.one(volume_id),
-            resource_id=volume_id,
-            waiting=waiting,
-            out=out,
-            resume=f"stackgate volume show {volume_id}",
-        )
+    create(VOLUME, body, f"Creating volume {name}", out, waiting, resumable=True)
 
 
 @verb(app, "delete", wait=True)
 def delete_volumes(volumes: Volumes, waiting: WaitOptions) -> None:
     """Delete volumes."""
-    with connect() as api:
-        for name in volumes:
-            volume_id = resolve.find_id(api, VOLUME, name)
-            response = api.delete(VOLUME.one(volume_id))
-            accepted(
-                api,
-                response,
-                label=f"Deleting volume {name}",
-                path=VOLUME.one(volume_id),
-                resource_id=volume_id,
-                waiting=waiting,
-                out=None,
-                deleting=True,
-            )
+    delete_each(VOLUME, volumes, waiting)
 
 
 @verb(app, "set", output=True)
@@ -130,9 +111,9 @@ def extend_volume(
         accepted(
             api,
             response,
+            VOLUME,
+            volume_id,
             label=f"Extending volume {volume}",
-            path=VOLUME.one(volume_id),
-            resource_id=volume_id,
             waiting=waiting,
             out=out,
         )
@@ -153,8 +134,7 @@ def list_snapshots(
 @verb(snapshot_app, "show", output=True)
 def show_snapshot(snapshot: Annotated[str, typer.Argument()], out: Output) -> None:
     """Show a volume snapshot."""
-    with connect() as api:
-        show(resolve.find(api, VOLUME_SNAPSHOT, snapshot), out)
+    show_named(VOLUME_SNAPSHOT, snapshot, out)
 
 
 @verb(snapshot_app, "create", output=True, wait=True)
@@ -169,18 +149,8 @@ def create_snapshot(
     """Snapshot a volume."""
     with connect() as api:
         volume_id = resolve.find_id(api, VOLUME, volume)
-        body = {"volume_id": volume_id, "name": name, "force": force, "description": description}
-        response = api.post(VOLUME_SNAPSHOT.path, body)
-        snapshot_id = str(response.json()["id"])
-        accepted(
-            api,
-            response,
-            label=f"Creating snapshot {name}",
-            path=VOLUME_SNAPSHOT.one(snapshot_id),
-            resource_id=snapshot_id,
-            waiting=waiting,
-            out=out,
-        )
+    body = {"volume_id": volume_id, "name": name, "force": force, "description": description}
+    create(VOLUME_SNAPSHOT, body, f"Creating snapshot {name}", out, waiting)
 
 
 @verb(snapshot_app, "delete", wait=True)
@@ -188,17 +158,4 @@ def delete_snapshots(
     snapshots: Annotated[list[str], typer.Argument()], waiting: WaitOptions
 ) -> None:
     """Delete volume snapshots."""
-    with connect() as api:
-        for name in snapshots:
-            snapshot_id = resolve.find_id(api, VOLUME_SNAPSHOT, name)
-            response = api.delete(VOLUME_SNAPSHOT.one(snapshot_id))
-            accepted(
-                api,
-                response,
-                label=f"Deleting snapshot {name}",
-                path=VOLUME_SNAPSHOT.one(snapshot_id),
-                resource_id=snapshot_id,
-                waiting=waiting,
-                out=None,
-                deleting=True,
-            )
+    delete_each(VOLUME_SNAPSHOT, snapshots, waiting, label="Deleting snapshot")
