@@ -135,6 +135,21 @@ async def live_app(
         await clean_database(engine)
 
 
+# An event stream lasts until its client goes: a valid case is given a short
+# `timeout_seconds` so its answer ends (an invalid one is left to be refused as it is).
+STREAM_SECONDS = 0.05
+
+
+def bound_event_stream(case: Case) -> None:
+    if not case.path.endswith("/events"):
+        return
+    query = case.query if isinstance(case.query, dict) else {}
+    given = query.get("timeout_seconds")
+    valid = isinstance(given, int | float) and not isinstance(given, bool) and 0 < given <= 86_400
+    if given is None or valid:
+        case.query = {**query, "timeout_seconds": STREAM_SECONDS}
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -144,6 +159,7 @@ async def live_app(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_api_conforms_to_its_schema(case: Case, live_app: dict[str, str]) -> None:
+    bound_event_stream(case)
     case.call_and_validate(
         headers=live_app,
         excluded_checks=[positive_data_acceptance],
