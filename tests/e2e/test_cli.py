@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import STACKGATE, Launcher, eventually, stackgate_env
+from tests.e2e.conftest import STACKGATE, Launcher, api, eventually, stackgate_env
 
 pytestmark = pytest.mark.e2e
 # Builds of 3-4 s: long enough to watch them and to outlast a one-second --wait-timeout.
@@ -194,3 +194,36 @@ async def test_login_create_watch_list_resume_and_delete(
     listed = await user.ok("server", "list", "-f", "value", "-c", "id", "-c", "status")
     rows = [line.split() for line in listed.stdout.splitlines()]
     assert rows == [[operation["resource_id"], "ACTIVE"]], listed.stdout
+
+
+async def test_the_server_dying_mid_wait_is_one_clear_error(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    """SIGKILL the server while `server create --wait` follows the build: the client says, on
+    one line, that StackGate cannot be reached, and exits 1; it does not sit out its whole
+    --wait-timeout and then report a timeout (exit 124, "it goes on on the server")."""
+    serve, url = await launcher.serving("serve", STACKGATE_SIM_DURATIONS=SLOW_BUILDS)
+    user = User(tmp_path / "home")
+    await user.login(url)
+    waiting = asyncio.create_task(
+        user.run("server", "create", "web-1", *CREATE, "--wait", "--wait-timeout", "20", within=60)
+    )
+
+    async with api(url) as http:
+
+        async def building() -> bool:
+            assert not waiting.done(), waiting.result()
+            items = (await http.get("/api/v1/vms")).json()["items"]
+            return any(s["name"] == "web-1" and s["status"] == "BUILD" for s in items)
+
+        await eventually(building, within=15)
+    await asyncio.sleep(0.5)  # the client is following the operation's stream by now
+    serve.kill()
+
+    result = await waiting
+    assert result.stdout == ""
+    no_traceback(result.stderr)
+    assert result.code == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert url in lines[0], lines
