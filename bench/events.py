@@ -472,6 +472,18 @@ def print_table(kind: str, result: dict[str, Any]) -> None:
     if base:
         print(f"  baseline (0 streams): {base['api_ms_per_create']:.2f} ms API CPU per create")
     for p in result["phases"]:
+        posts = p["posts"]
+        print(
+            f"  {p['streams']} streams: POST /api/v1/vms p50 {fmt(posts['p50_ms'])} ms, p99 "
+            f"{fmt(posts['p99_ms'])} ms; worker {p['other_server_cores']:.2f} cores, the rest "
+            f"of the machine {p['rest_of_machine_cores']:.2f} cores"
+            + (
+                f"; streams add {p['extra_api_ms'] / p['window_s'] / 1000:.2f} API cores"
+                if "extra_api_ms" in p
+                else ""
+            )
+        )
+    for p in result["phases"]:
         if p["streams"]:
             kinds = ", ".join(f"{k} {fmt(v)}" for k, v in p["latency_p50_ms_by_type"].items())
             print(f"  {p['streams']} streams, p50 ms by event type: {kinds}")
