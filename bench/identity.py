@@ -47,10 +47,14 @@ def make_bench_network(port: int, headers: dict[str, str]) -> None:
         raise RuntimeError(f"POST /api/v1/subnets answered {status}: {answer[:300]!r}")
 
 
-def prepare_identity(db: Database, args: argparse.Namespace, workdir: Path) -> None:
+def prepare_identity(
+    db: Database, args: argparse.Namespace, workdir: Path, keep_simulator: bool = False
+) -> None:
     """Start StackGate once: it seeds its identity on the first start. With identity in place,
     the figures act as the demo user in the demo project, whose quotas are lifted (a table of
-    100,000 servers is far over Nova's default of 10 instances)."""
+    100,000 servers is far over Nova's default of 10 instances). With `keep_simulator` the
+    simulated cloud keeps what that start made in it (the project's default security group,
+    the bench network), so servers created later can be built: bench/events.py."""
     command = [str(stackgate_bin()), "serve", "--no-migrate"]
     log = workdir / f"{db.kind}-first-start.log"
     server, port = start_healthy(
@@ -102,5 +106,7 @@ def prepare_identity(db: Database, args: argparse.Namespace, workdir: Path) -> N
         server.stop()
     db_execute(db, "DELETE FROM operation")
     db_execute(db, "DELETE FROM server WHERE name LIKE 'bench-probe%'")
+    if keep_simulator:
+        return
     for path in workdir.glob(f"simulator-{db.kind}.db*"):
         path.unlink()
