@@ -20,6 +20,8 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 DEFAULT_TIMEOUT = 600.0
 FIRST_DELAY = 0.25
 MAX_DELAY = 5.0
+# How long StackGate may refuse connections before a wait gives up on it (a restart is shorter).
+UNREACHABLE_AFTER = 5.0
 # Statuses a resource passes through on its way somewhere (Nova's, Cinder's, Neutron's).
 _BUSY = frozenset(
     {"BUILD", "REBOOT", "HARD_REBOOT", "REBUILD", "RESIZE", "REVERT_RESIZE", "MIGRATING"}
@@ -142,22 +144,40 @@ def stream_operation(
     return None
 
 
-def _get_polled(api: Api, path: str) -> httpx.Response | None:
-    """One poll: None for a failure worth retrying (transport, 5xx, 429)."""
-    try:
-        response = api.client.get(path, headers=api.auth_headers)
-    except httpx.HTTPError:
-        return None
-    if response.status_code >= 500 or response.status_code == 429:
-        return None
-    return response
+class Poller:
+    """GETs that ride out a blip (a 5xx, a 429, a dropped connection) but not a server that
+    is gone: refused connections for UNREACHABLE_AFTER seconds in a row end the wait with the
+    one-line transport error (exit 1), instead of waiting out --wait-timeout in silence."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self._unreachable_since: float | None = None
+
+    def get(self, path: str) -> httpx.Response | None:
+        """One poll: None for a failure worth retrying."""
+        try:
+            response = self.api.client.get(path, headers=self.api.auth_headers)
+        except httpx.ConnectError as exc:
+            now = time.monotonic()
+            if self._unreachable_since is None:
+                self._unreachable_since = now
+            elif now - self._unreachable_since >= UNREACHABLE_AFTER:
+                raise http.transport_error(exc, str(self.api.client.base_url)) from None
+            return None
+        except httpx.HTTPError:
+            return None
+        self._unreachable_since = None
+        if response.status_code >= 500 or response.status_code == 429:
+            return None
+        return response
 
 
 def poll_operation(api: Api, op_id: str, deadline: float, progress: Progress) -> dict[str, Any]:
     """GET /operations/{id} with capped exponential backoff until a terminal status."""
     delay = FIRST_DELAY
+    poller = Poller(api)
     while True:
-        response = _get_polled(api, f"/api/v1/operations/{op_id}")
+        response = poller.get(f"/api/v1/operations/{op_id}")
         if response is not None:
             if not response.is_success:
                 raise http.api_error(response, api.target)
@@ -208,8 +228,9 @@ def poll_resource(
 ) -> dict[str, Any] | None:
     """GET the resource until it settles (or, deleting, until it is gone: None)."""
     delay = FIRST_DELAY
+    poller = Poller(api)
     while True:
-        response = _get_polled(api, path)
+        response = poller.get(path)
         if response is not None:
             if response.status_code == 404 and deleting:
                 return None
@@ -228,7 +249,7 @@ def poll_resource(
 def _final_state(api: Api, pending: Pending) -> dict[str, Any] | None:
     if pending.resource_path is None:
         return None
-    response = _get_polled(api, pending.resource_path)
+    response = Poller(api).get(pending.resource_path)
     if response is not None and response.status_code == 404 and pending.deleting:
         return None
     if (
