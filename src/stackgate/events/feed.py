@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -40,46 +40,56 @@ log = structlog.get_logger("stackgate.events")
 RESOURCE_KEYS = ("name", "status", "task_state", "fault")
 
 
+def sse_frame(
+    event: str | None = None,
+    data: Any = None,
+    id: str | None = None,
+    *,
+    comment: str | None = None,
+    retry: int | None = None,
+) -> bytes:
+    """One Server-Sent Event on the wire (the names and the id are ours: single lines)."""
+    lines = [f": {comment}"] if comment is not None else []
+    if retry is not None:
+        lines.append(f"retry: {retry}")
+    if id is not None:
+        lines.append(f"id: {id}")
+    if event is not None:
+        lines.append(f"event: {event}")
+    if data is not None:
+        lines.append("data: " + json.dumps(data, separators=(",", ":"), default=str))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
+    """A numbered event as streams send it. Its body and its wire form are made once, when
+    the feed reads it, not once per stream: with hundreds of streams, encoding per stream was
+    most of the CPU an event cost."""
+
     seq: int
     event_type: str
-    occurred_at: datetime
     project_id: str | None
-    user_id: str | None
-    resource_type: str
     resource_id: str
-    summary: dict[str, Any]
-    payload: dict[str, Any]
+    body: dict[str, Any]
+    frame: bytes
 
     @classmethod
     def of(cls, row: OutboxEvent) -> StreamEvent:
         assert row.seq is not None
-        return cls(
-            seq=row.seq,
-            event_type=row.event_type,
-            occurred_at=row.occurred_at,
-            project_id=row.project_id,
-            user_id=row.user_id,
-            resource_type=row.resource_type,
-            resource_id=row.resource_id,
-            summary=dict(row.summary or {}),
-            payload=dict(row.payload or {}),
-        )
-
-    def body(self) -> dict[str, Any]:
-        """The event as a stream sends it (Nova-notification-like, with a renderable row)."""
-        resource = {"type": self.resource_type, "id": self.resource_id}
-        resource |= {key: None for key in RESOURCE_KEYS} | self.summary
-        return {
-            "seq": self.seq,
-            "event_type": self.event_type,
-            "occurred_at": iso_z(self.occurred_at),
-            "project_id": self.project_id,
-            "user_id": self.user_id,
+        resource = {"type": row.resource_type, "id": row.resource_id}
+        resource |= {key: None for key in RESOURCE_KEYS} | dict(row.summary or {})
+        body = {
+            "seq": row.seq,
+            "event_type": row.event_type,
+            "occurred_at": iso_z(row.occurred_at),
+            "project_id": row.project_id,
+            "user_id": row.user_id,
             "resource": resource,
-            "payload": self.payload,
+            "payload": dict(row.payload or {}),
         }
+        frame = sse_frame(row.event_type, body, str(row.seq))
+        return cls(row.seq, row.event_type, row.project_id, row.resource_id, body, frame)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +127,20 @@ class Subscription:
     queue: asyncio.Queue[StreamEvent] = field(default_factory=asyncio.Queue)
     dropped: bool = False
 
-    async def next(self) -> StreamEvent | None:
-        """The next live event; None once the feed dropped this subscriber as too slow."""
+    async def next(self, within: float | None) -> StreamEvent | None:
+        """The next live event, waiting up to `within` seconds (None: no limit); None when
+        none came, or when the feed dropped this subscriber as too slow (`dropped`)."""
         if self.dropped:
             return None
-        return await self.queue.get()
+        try:
+            return self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        try:
+            async with asyncio.timeout(within):
+                return await self.queue.get()
+        except TimeoutError:
+            return None
 
 
 class EventFeed:

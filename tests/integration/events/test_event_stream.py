@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -244,7 +245,7 @@ async def test_a_live_subscriber_gets_each_new_event_once_in_order(container: Co
             await concurrent_writers(container, 200, writers=4)
             got: list[int] = []
             while len(got) < 150:
-                event = await asyncio.wait_for(subscription.next(), 10)
+                event = await subscription.next(10)
                 assert event is not None
                 got.append(event.seq)
         assert got == sorted(set(got))
@@ -261,3 +262,24 @@ async def _seqs(container: Container, project: str) -> list[int]:
             .order_by(OutboxEvent.seq)
         )
         return [int(seq) for seq in rows.all()]
+
+
+async def test_an_idle_stream_pings_and_every_frame_is_well_formed(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stackgate.activity.stream.service.PING_SECONDS", 0.05)
+    service = EventStreamService(container.feed)
+    stream = service.stream(EventFilter(project_id=PROJECT_A), since=None, duration=2)
+    try:
+        assert (await first_sent(stream)).frame == b": ping\n\n"
+        await write(container, PROJECT_A, 1)
+        await container.sequencer.stamp()
+        sent = await first_sent(stream)
+        while sent.event is None:  # pings until the event arrives
+            sent = await first_sent(stream)
+    finally:
+        await stream.aclose()
+    lines = sent.frame.decode().split("\n")
+    assert lines[:2] == [f"id: {sent.id}", "event: compute.instance.update"]
+    assert lines[2].startswith("data: {") and lines[3:] == ["", ""]
+    assert json.loads(lines[2].removeprefix("data: ")) == sent.data

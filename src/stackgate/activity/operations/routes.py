@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import StreamingResponse
 
 from stackgate.activity.operations.schemas import (
     OperationFilters,
@@ -15,7 +14,7 @@ from stackgate.activity.operations.schemas import (
     OperationStatus,
 )
 from stackgate.activity.operations.service import OperationService
-from stackgate.activity.stream.routes import RETRY_MS, Timeout, sse
+from stackgate.activity.stream.routes import SSE_ANSWER, Timeout, event_stream
 from stackgate.core.deps import ContextDep, page_params, policy_doc
 from stackgate.core.pagination import PageRequest
 from stackgate.core.problem import problem_responses
@@ -84,8 +83,8 @@ async def get_operation(operation: Visible) -> object:
 
 @router.get(
     "/{op_id}/events",
-    response_class=EventSourceResponse,
-    responses={200: {"description": "A text/event-stream."}, **ONE},
+    response_class=StreamingResponse,
+    responses={**SSE_ANSWER, **ONE},
     openapi_extra=policy_doc("operation:read"),
 )
 async def follow_operation(
@@ -93,9 +92,7 @@ async def follow_operation(
     operation: Visible,
     operations: OperationsDep,
     timeout_seconds: Timeout = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """`event: operation` with the operation now and at each change, and its resource's
     events, until it ends: then the stream closes."""
-    yield ServerSentEvent(comment="stackgate operation", retry=RETRY_MS)
-    async for sent in operations.follow(ctx, operation, duration=timeout_seconds):
-        yield sse(sent)
+    return event_stream(operations.follow(ctx, operation, duration=timeout_seconds))

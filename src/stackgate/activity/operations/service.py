@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -11,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stackgate.activity.operations.repository import OperationReader
 from stackgate.activity.operations.schemas import OperationFilters, OperationRead
-from stackgate.activity.stream.service import Sent
+from stackgate.activity.stream.service import PING, PING_SECONDS, Sent
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import Forbidden, NotFound
 from stackgate.core.pagination import PageRequest, PageResult
-from stackgate.events.feed import EventFeed, EventFilter, StreamEvent
+from stackgate.events.feed import EventFeed, EventFilter
 from stackgate.identity.public import policy
 
 # How often a follower re-reads its operation when no event of its resource arrives (a step
@@ -79,25 +78,27 @@ class OperationService:
         ends_at = None if duration is None else loop.time() + duration
         try:
             current = first
-            yield Sent("operation", current.model_dump(mode="json"))
+            yield Sent.message("operation", current.model_dump(mode="json"))
+            quiet_since = loop.time()
             while not current.ended:
+                if loop.time() - quiet_since >= PING_SECONDS:
+                    quiet_since = loop.time()
+                    yield PING
                 wait = RECHECK_SECONDS
                 if ends_at is not None:
                     wait = min(wait, ends_at - loop.time())
                     if wait <= 0:
                         return
-                event: StreamEvent | None = None
                 if subscription.dropped:
                     # Too slow for the live feed: the operation's own record still tells.
                     await asyncio.sleep(wait)
-                else:
-                    with contextlib.suppress(TimeoutError):
-                        event = await asyncio.wait_for(subscription.next(), wait)
-                if event is not None:
-                    yield Sent(event.event_type, event.body(), str(event.seq))
+                elif (event := await subscription.next(wait)) is not None:
+                    quiet_since = loop.time()
+                    yield Sent.of(event)
                 latest = await self.get(ctx, first.id)
                 if latest != current:
                     current = latest
-                    yield Sent("operation", current.model_dump(mode="json"))
+                    quiet_since = loop.time()
+                    yield Sent.message("operation", current.model_dump(mode="json"))
         finally:
             self._feed.unsubscribe(subscription)

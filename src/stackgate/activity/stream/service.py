@@ -10,26 +10,42 @@ analogue of Kubernetes' 410 Gone: re-list, then carry on from here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import Forbidden
-from stackgate.events.feed import EventFeed, EventFilter, StreamEvent
+from stackgate.events.feed import EventFeed, EventFilter, StreamEvent, sse_frame
 from stackgate.identity.public import policy
 
 RESYNC = "resync"
 
 
+# A comment line now and then keeps proxies from cutting an idle stream.
+PING_SECONDS = 15.0
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """One server-sent event: its name, its JSON data, its id (to resume after)."""
+    """One server-sent event: its name, its JSON data, its id (to resume after), and how it
+    goes on the wire (an outbox event's was encoded once by the feed, for every stream)."""
 
-    event: str
-    data: dict[str, Any]
+    event: str | None
+    data: dict[str, Any] | None
     id: str | None = None
+    frame: bytes = b""
+
+    @classmethod
+    def message(cls, event: str, data: dict[str, Any], id: str | None = None) -> Sent:
+        return cls(event, data, id, sse_frame(event, data, id))
+
+    @classmethod
+    def of(cls, event: StreamEvent) -> Sent:
+        return cls(event.event_type, event.body, str(event.seq), event.frame)
+
+
+PING = Sent(None, None, frame=sse_frame(comment="ping"))
 
 
 class EventStreamService:
@@ -67,24 +83,26 @@ class EventStreamService:
             if since is not None:
                 kept = await self._feed.position()
                 if since < kept.purged_seq or since > kept.last_seq:
-                    yield Sent(RESYNC, {"seq": cursor}, str(cursor))
+                    yield Sent.message(RESYNC, {"seq": cursor}, str(cursor))
                 else:
                     cursor = since
             while cursor < subscription.start:
                 events, cursor = await self._feed.read(flt, after=cursor, until=subscription.start)
                 for old in events:
-                    yield Sent(old.event_type, old.body(), str(old.seq))
+                    yield Sent.of(old)
             while True:
-                wait = None if ends_at is None else ends_at - loop.time()
-                if wait is not None and wait <= 0:
-                    return
-                live: StreamEvent | None = None
-                with contextlib.suppress(TimeoutError):
-                    live = await asyncio.wait_for(subscription.next(), wait)
+                wait = PING_SECONDS
+                if ends_at is not None:
+                    wait = min(wait, ends_at - loop.time())
+                    if wait <= 0:
+                        return
+                live = await subscription.next(wait)
                 if subscription.dropped:
                     return  # the client resumes from its last id, from the table
-                if live is not None and live.seq > cursor:
+                if live is None:
+                    yield PING
+                elif live.seq > cursor:
                     cursor = live.seq
-                    yield Sent(live.event_type, live.body(), str(live.seq))
+                    yield Sent.of(live)
         finally:
             self._feed.unsubscribe(subscription)
