@@ -43,10 +43,24 @@ router = APIRouter(
 # The first bytes of every stream: a comment (so the client sees the stream open at once) and
 # how long EventSource clients wait before reconnecting.
 HELLO = sse_frame(comment="stackgate", retry=RETRY_MS)
+# As OpenAPI 3.2 describes an event stream: the schema of each event (Schemathesis checks
+# every event against it).
 SSE_ANSWER: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <JSON>`.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "text/event-stream": {
+                "itemSchema": {
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                        "event": {"type": "string"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer", "minimum": 0},
+                    },
+                }
+            }
+        },
     }
 }
 
