@@ -120,11 +120,11 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
 
 def _not_json(request: Request, exc: RequestValidationError) -> JSONResponse | None:
     """415 for a body sent as something other than JSON (`curl -d` sends a form). FastAPI hands
-    such a body to validation as raw bytes, which would answer "Input should be a valid
-    dictionary" without a word on the content type (FastAPI reads no body without a JSON
-    content type, the header missing included: its `strict_content_type`). Nova answers 415 "Unsupported Content-Type"
-    here too (nova/api/openstack/wsgi.py, InvalidContentType), as RFC 9110 15.5.16 says; the
-    Accept-Post / Accept-Patch header names the type the route takes (RFC 5789 3.1)."""
+    such a body to validation as raw bytes (it reads JSON only with a JSON content type: its
+    `strict_content_type`), which would answer "Input should be a valid dictionary" without a
+    word on the content type. Nova answers 415 "Unsupported Content-Type" here too
+    (nova/api/openstack/wsgi.py, InvalidContentType), as RFC 9110 15.5.16 says; Accept-Post or
+    Accept-Patch names the type the route takes (RFC 5789 3.1)."""
     raw_body = any(
         err.get("loc", ())[:1] == ("body",) and isinstance(err.get("input"), bytes | bytearray)
         for err in exc.errors()
