@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from stackgate.bootstrap import Container
+from stackgate.compute.models import Server
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,6 +43,22 @@ async def act(
 async def settle(client: httpx.AsyncClient, container: Container, server_id: str) -> dict[str, Any]:
     await container.runner.drain()
     return dict((await client.get(f"/api/v1/vms/{server_id}")).json())
+
+
+async def gone(client: httpx.AsyncClient, container: Container, server_id: str) -> dict[str, Any]:
+    """Drain the worker, check the deleted server answers 404 (a DELETED server is gone, as in
+    Nova), and return what its soft-deleted row keeps (status, states, deleted_at)."""
+    await container.runner.drain()
+    assert_problem(await client.get(f"/api/v1/vms/{server_id}"), 404, "not_found")
+    async with container.sessionmaker() as session:
+        row = await session.get(Server, server_id)
+        assert row is not None
+        return {
+            "status": row.status,
+            "task_state": row.task_state,
+            "power_state": row.power_state,
+            "deleted_at": row.deleted_at,
+        }
 
 
 async def server_in(

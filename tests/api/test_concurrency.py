@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 import pytest
-from tests.builders import assert_problem, server_in, settle
+from tests.builders import assert_problem, gone, server_in, settle
 
 from stackgate.bootstrap import Container
 
@@ -72,7 +72,7 @@ class TestConcurrentActions:
         for response in responses:
             if response.status_code != 202:
                 assert assert_problem(response, 409)["code"] in CONFLICT_CODES
-        assert (await settle(client, container, server["id"]))["status"] == "DELETED"
+        assert (await gone(client, container, server["id"]))["status"] == "DELETED"
         assert await log_of(client, server["id"]) == ["delete", "create"]
 
     async def test_rename_and_action_at_once_both_land_or_one_retries(

@@ -100,7 +100,9 @@ class TestActions:
                 f"/api/v1/vms/{server['id']}", headers={"Prefer": "wait=5"}
             )
         assert response.status_code == 200, response.text
+        # The request that deleted it is answered with its end; then the server is gone.
         assert response.json()["status"] == "DELETED"
+        assert (await client.get(f"/api/v1/vms/{server['id']}")).status_code == 404
 
     async def test_refused_action_does_not_wait(
         self, client: httpx.AsyncClient, container: Container

@@ -9,6 +9,7 @@ import pytest
 from tests.builders import assert_problem, create_server
 
 from stackgate.bootstrap import Container
+from stackgate.core.context import DEFAULT_PROJECT_ID
 
 GENERATED_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
@@ -68,12 +69,56 @@ class TestProblemDocuments:
         problem = assert_problem(response, 400, "malformed_json")
         assert problem["title"] == "Malformed JSON"
 
-    async def test_wrong_content_type_is_not_a_500(self, client: httpx.AsyncClient) -> None:
+    @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+    async def test_a_body_that_is_not_json_is_415_naming_the_content_type(
+        self, client: httpx.AsyncClient, content_type: str
+    ) -> None:
         response = await client.post(
-            "/api/v1/vms", content=b"name=x", headers={"content-type": "text/plain"}
+            "/api/v1/vms",
+            content=b'{"name": "x", "flavor": "m1.small", "image": "cirros"}',
+            headers={"content-type": content_type},
         )
-        assert 400 <= response.status_code < 500
-        assert_problem(response, response.status_code)
+        problem = assert_problem(response, 415, "unsupported_media_type")
+        assert "Content-Type: application/json" in problem["detail"]
+        assert content_type in problem["detail"]
+        assert response.headers["accept-post"] == "application/json"
+        assert (await client.get("/api/v1/vms")).json()["items"] == []
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("PATCH", "/api/v1/vms/{id}"),
+            ("POST", "/api/v1/networks"),
+            ("POST", "/api/v1/volumes"),
+            ("PUT", "/api/v1/projects/{project}/quotas"),
+        ],
+    )
+    async def test_every_json_route_answers_415_for_a_form(
+        self, client: httpx.AsyncClient, container: Container, method: str, path: str
+    ) -> None:
+        server = await create_server(client)
+        response = await client.request(
+            method,
+            path.format(id=server["id"], project=DEFAULT_PROJECT_ID),
+            content=b"name=x",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert_problem(response, 415, "unsupported_media_type")
+
+    async def test_json_without_a_content_type_says_the_header_is_missing(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post("/api/v1/vms", content=b'{"name": "x"}')
+        problem = assert_problem(response, 415, "unsupported_media_type")
+        assert "without a Content-Type header" in problem["detail"]
+
+    async def test_json_with_a_charset_is_json(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/api/v1/vms",
+            content=b'{"name": ""}',
+            headers={"content-type": "application/json; charset=utf-8"},
+        )
+        assert_problem(response, 422, "validation_error")
 
 
 class TestRequestId:

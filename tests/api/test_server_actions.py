@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.builders import act, server_in, settle
+from tests.builders import act, assert_problem, gone, server_in, settle
 
 from stackgate.bootstrap import Container
 
@@ -207,7 +207,7 @@ class TestDelete:
         response = await client.delete(f"/api/v1/vms/{server['id']}")
         assert response.status_code == 202, response.text
         assert (response.json()["status"], response.json()["task_state"]) == (status, "deleting")
-        done = await settle(client, container, server["id"])
+        done = await gone(client, container, server["id"])
         assert (done["status"], done["task_state"], done["power_state"]) == ("DELETED", None, 0)
 
     async def test_delete_while_a_task_runs(
@@ -218,7 +218,7 @@ class TestDelete:
         response = await client.delete(f"/api/v1/vms/{server['id']}")
         assert response.status_code == 202, response.text
         assert response.json()["task_state"] == "deleting"
-        done = await settle(client, container, server["id"])
+        done = await gone(client, container, server["id"])
         assert done["status"] == "DELETED"
         assert done["deleted_at"] is not None
 
@@ -230,18 +230,17 @@ class TestDelete:
         )
         server_id = response.json()["id"]
         assert (await client.delete(f"/api/v1/vms/{server_id}")).status_code == 202
-        assert (await settle(client, container, server_id))["status"] == "DELETED"
+        assert (await gone(client, container, server_id))["status"] == "DELETED"
 
-    async def test_delete_twice_is_harmless(
+    async def test_delete_twice_is_harmless_then_gone(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
         server = await server_in(client, container, "ACTIVE")
         first = await client.delete(f"/api/v1/vms/{server['id']}")
         second = await client.delete(f"/api/v1/vms/{server['id']}")
         assert (first.status_code, second.status_code) == (202, 202)
-        await settle(client, container, server["id"])
+        await gone(client, container, server["id"])
         third = await client.delete(f"/api/v1/vms/{server['id']}")
-        assert third.status_code == 202
-        assert third.json()["status"] == "DELETED"
+        assert_problem(third, 404, "not_found")
         actions = (await client.get(f"/api/v1/vms/{server['id']}/actions")).json()["items"]
         assert [a["action"] for a in actions].count("delete") == 1

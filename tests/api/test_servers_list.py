@@ -9,7 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.builders import act, assert_problem, create_server, server_in, settle
+from tests.builders import (
+    act,
+    assert_problem,
+    create_server,
+    gone,
+    server_in,
+)
 
 from stackgate.bootstrap import Container
 
@@ -246,34 +252,87 @@ class TestPages:
         assert_problem(response, response.status_code)
 
 
-class TestSoftDelete:
-    async def test_deleted_leaves_lists_but_stays_readable(
+# A DELETED server is gone, as in Nova: every verb answers 404, except its action log (Nova
+# 2.21 keeps it) and the cloud admin's status=DELETED listing (403 for others, as Nova says).
+DELETED_SERVER_VERBS = [
+    ("GET", "", None, 404),
+    ("PATCH", "", {"name": "zombie"}, 404),
+    ("DELETE", "", None, 404),
+    ("POST", "/actions/start", None, 404),
+    ("POST", "/actions/reboot", {"type": "HARD"}, 404),
+    ("POST", "/actions/add-security-group", {"name": "default"}, 404),
+    ("POST", "/actions/remove-security-group", {"name": "default"}, 404),
+    ("GET", "/snapshots", None, 404),
+    ("POST", "/snapshots", {"name": "s"}, 404),
+    ("GET", "/volumes", None, 404),
+    ("POST", "/volumes", {"volume_id": "00000000-0000-0000-0000-000000000000"}, 404),
+    ("DELETE", "/volumes/00000000-0000-0000-0000-000000000000", None, 404),
+    ("GET", "/actions", None, 200),
+]
+
+
+class TestDeletedServer:
+    async def test_deleted_leaves_lists_and_is_gone(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
         keep = await server_in(client, container, "ACTIVE", name="keep")
-        gone = await server_in(client, container, "ACTIVE", name="gone")
-        accepted = await client.delete(f"/api/v1/vms/{gone['id']}")
+        doomed = await server_in(client, container, "ACTIVE", name="gone")
+        accepted = await client.delete(f"/api/v1/vms/{doomed['id']}")
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["task_state"] == "deleting"
         assert accepted.json()["status"] == "ACTIVE"
-        done = await settle(client, container, gone["id"])
-        assert done["status"] == "DELETED"
-        assert done["vm_state"] == "deleted"
-        assert done["deleted_at"]
+        row = await gone(client, container, doomed["id"])
+        assert (row["status"], row["task_state"]) == ("DELETED", None)
+        assert row["deleted_at"] is not None
         body = await listed(client)
         assert [s["id"] for s in body["items"]] == [keep["id"]]
         assert body["total"] == 1
-        deleted = await listed(client, status="DELETED")
-        assert [s["id"] for s in deleted["items"]] == [gone["id"]]
-        shown = await client.get(f"/api/v1/vms/{gone['id']}")
-        assert shown.status_code == 200
-        assert shown.json()["name"] == "gone"
 
-    async def test_deleted_server_cannot_be_renamed(
+    @pytest.mark.parametrize(
+        ("method", "suffix", "body", "status"),
+        DELETED_SERVER_VERBS,
+        ids=[f"{m} {p or '/'}" for m, p, _, _ in DELETED_SERVER_VERBS],
+    )
+    async def test_every_verb_on_a_deleted_server(
+        self,
+        admin_client: httpx.AsyncClient,
+        client: httpx.AsyncClient,
+        container: Container,
+        method: str,
+        suffix: str,
+        body: dict[str, Any] | None,
+        status: int,
+    ) -> None:
+        server = await server_in(client, container, "ACTIVE")
+        assert (await client.delete(f"/api/v1/vms/{server['id']}")).status_code == 202
+        await gone(client, container, server["id"])
+        # The owner and the cloud admin (who reaches every project's servers) alike.
+        for http in (client, admin_client):
+            response = await http.request(method, f"/api/v1/vms/{server['id']}{suffix}", json=body)
+            if status == 404:
+                assert_problem(response, 404, "not_found")
+            else:
+                assert response.status_code == status, response.text
+        row = await gone(client, container, server["id"])
+        assert row["status"] == "DELETED"
+
+    async def test_the_action_log_of_a_deleted_server_stays(
         self, client: httpx.AsyncClient, container: Container
     ) -> None:
         server = await server_in(client, container, "ACTIVE")
         await client.delete(f"/api/v1/vms/{server['id']}")
-        await settle(client, container, server["id"])
-        response = await client.patch(f"/api/v1/vms/{server['id']}", json={"name": "zombie"})
-        assert_problem(response, 404)
+        await gone(client, container, server["id"])
+        log = await client.get(f"/api/v1/vms/{server['id']}/actions")
+        assert [a["action"] for a in log.json()["items"]] == ["delete", "create"]
+
+    async def test_only_the_admin_lists_deleted_servers(
+        self, admin_client: httpx.AsyncClient, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        mine = await server_in(admin_client, container, "ACTIVE", name="admins")
+        await admin_client.delete(f"/api/v1/vms/{mine['id']}")
+        await gone(admin_client, container, mine["id"])
+        deleted = await listed(admin_client, status="DELETED")
+        assert [(s["id"], s["status"]) for s in deleted["items"]] == [(mine["id"], "DELETED")]
+        refused = await client.get("/api/v1/vms", params={"status": "DELETED"})
+        problem = assert_problem(refused, 403, "deleted_servers_admin_only")
+        assert "/actions" in problem["detail"]

@@ -4,7 +4,7 @@ admin reaches every project, and a lock stops members but not the admin (DESIGN.
 from __future__ import annotations
 
 import httpx
-from tests.builders import act, assert_problem, server_in, settle
+from tests.builders import act, assert_problem, gone, server_in, settle
 
 from stackgate.bootstrap import Container
 
@@ -90,4 +90,4 @@ class TestCloudAdmin:
         assert (await settle(client, container, server["id"]))["status"] == "ACTIVE"
         deleted = await admin_client.delete(f"/api/v1/vms/{server['id']}")
         assert deleted.status_code == 202, deleted.text
-        assert (await settle(client, container, server["id"]))["status"] == "DELETED"
+        assert (await gone(client, container, server["id"]))["status"] == "DELETED"

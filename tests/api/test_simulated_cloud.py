@@ -12,6 +12,7 @@ from tests.builders import (
     active_server,
     assert_problem,
     create_server,
+    gone,
     running_worker,
     settle,
 )
@@ -60,7 +61,7 @@ class TestFullCloud:
     ) -> None:
         first = await active_server(client, container, flavor="m1.medium")
         assert (await client.delete(f"/api/v1/vms/{first['id']}")).status_code == 202
-        assert (await settle(client, container, first["id"]))["status"] == "DELETED"
+        assert (await gone(client, container, first["id"]))["status"] == "DELETED"
         second = await active_server(client, container, flavor="m1.medium")
         assert second["status"] == "ACTIVE"
 
@@ -133,7 +134,7 @@ class TestInjectedFailures:
         snapshot = await client.post(f"/api/v1/vms/{server['id']}/snapshots", json={"name": "s"})
         assert_problem(snapshot, 409, "invalid_state_transition")
         assert (await client.delete(f"/api/v1/vms/{server['id']}")).status_code == 202
-        assert (await settle(client, container, server["id"]))["status"] == "DELETED"
+        assert (await gone(client, container, server["id"]))["status"] == "DELETED"
 
 
 class TestErrorAfterLaunch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.builders import assert_problem, create_server, server_in, settle
+from tests.builders import assert_problem, create_server, gone, server_in, settle
 
 from stackgate.bootstrap import Container
 
@@ -161,4 +161,4 @@ class TestRefused:
         await container.runner.drain()
         shown = (await client.get(f"/api/v1/images/{image['id']}")).json()
         assert shown["status"] == "killed"
-        assert (await settle(client, container, server["id"]))["status"] == "DELETED"
+        assert (await gone(client, container, server["id"]))["status"] == "DELETED"

@@ -137,7 +137,7 @@ class TestStory:
             await eventually(lambda: field_is(http, data, "status", "available"), within=WITHIN)
 
             assert (await http.delete(vm)).status_code == 202
-            await eventually(lambda: field_is(http, vm, "status", "DELETED"), within=WITHIN)
+            await eventually(lambda: gone(http, vm), within=WITHIN)
             await eventually(lambda: gone(http, f"/api/v1/volumes/{root['id']}"), within=WITHIN)
             assert (await http.delete(data)).status_code in (202, 204)
             await eventually(lambda: gone(http, data), within=WITHIN)

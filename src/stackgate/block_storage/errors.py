@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stackgate.core.errors import Category, Conflict, InvalidInput, NotFound, StackGateError
+from stackgate.core.errors import (
+    Category,
+    Conflict,
+    NotFound,
+    StackGateError,
+    UnknownReference,
+)
 from stackgate.semantics import cinder
 from stackgate.semantics.cinder import VolumeOp
 
@@ -135,12 +141,20 @@ class InvalidNewSize(Unprocessable):
         )
 
 
-class InvalidVolumeRef(InvalidInput):
-    code = "unknown_reference"
+class InvalidVolumeRef(UnknownReference):
+    """A body field names a volume that is not the project's (by id: names are not unique)."""
+
     title = "Unknown volume"
 
-    def __init__(self, field: str, ref: str) -> None:
-        super().__init__(f"{field}: no volume {ref!r} in this project", field=field)
+    def __init__(self, field: str, ref: str, ids: Iterable[str] = ()) -> None:
+        super().__init__(
+            field,
+            ref,
+            kind="volume",
+            candidates=ids,
+            listed_at="/api/v1/volumes",
+            why=" in this project",
+        )
 
 
 def check_volume(op: VolumeOp, status: str, *, volume_id: str) -> None:

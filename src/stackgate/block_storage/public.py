@@ -118,7 +118,7 @@ async def reserve_volumes(
     for ref in dict.fromkeys(volume_ids):
         volume = await repo.get(ctx.project_id, ref)
         if volume is None:
-            raise InvalidVolumeRef("volumes", ref)
+            raise InvalidVolumeRef("volumes", ref, await repo.ids(ctx.project_id))
         check_volume(VolumeOp.RESERVE, volume.status, volume_id=volume.id)
         if volume.server_id is not None:
             raise VolumeAttached(volume.id, volume.server_id)

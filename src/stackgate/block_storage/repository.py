@@ -45,6 +45,11 @@ class VolumeRepository:
         volume = await self.session.get(Volume, volume_id)
         return volume if volume is not None and volume.project_id == project_id else None
 
+    async def ids(self, project_id: str) -> Sequence[str]:
+        """The ids of the project's volumes (the close matches of an unknown one)."""
+        stmt = select(Volume.id).where(Volume.project_id == project_id)
+        return (await self.session.scalars(stmt)).all()
+
     async def get_unscoped(self, volume_id: str) -> Volume | None:
         """Any project's volume: for the worker, the compute integration and admins."""
         return await self.session.get(Volume, volume_id, populate_existing=True)

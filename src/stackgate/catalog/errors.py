@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from stackgate.core.errors import Conflict, InUse, InvalidInput, NotFound
+from collections.abc import Iterable
+
+from stackgate.core.errors import Conflict, InUse, InvalidInput, NotFound, UnknownReference
 
 
 class FlavorNotFound(NotFound):
@@ -15,14 +17,18 @@ class ImageNotFound(NotFound):
         super().__init__("image", ref)
 
 
-class UnknownReference(InvalidInput):
-    """A body field names a flavor or image that does not exist: the request is wrong (400)."""
+class UnknownFlavor(UnknownReference):
+    """A body field names a flavor that does not exist: the request is wrong (400)."""
 
-    code = "unknown_reference"
-    title = "Unknown reference"
+    def __init__(self, field: str, ref: str, names: Iterable[str]) -> None:
+        super().__init__(field, ref, kind="flavor", candidates=names, listed_at="/api/v1/flavors")
 
-    def __init__(self, field: str, ref: str) -> None:
-        super().__init__(f"{field}: no {field} named or with id {ref!r}", field=field)
+
+class UnknownImage(UnknownReference):
+    """A body field names an image the caller cannot see (400)."""
+
+    def __init__(self, field: str, ref: str, names: Iterable[str]) -> None:
+        super().__init__(field, ref, kind="image", candidates=names, listed_at="/api/v1/images")
 
 
 class ImageNotActive(InvalidInput):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stackgate.catalog.errors import ImageNotActive, UnknownReference
+from stackgate.catalog.errors import ImageNotActive, UnknownFlavor, UnknownImage
 from stackgate.catalog.models import Flavor, Image
 from stackgate.catalog.repository import FlavorRepository, ImageRepository
 from stackgate.catalog.schemas import ImageList, ImageRead
@@ -33,9 +33,10 @@ __all__ = [
 
 async def resolve_flavor(uow: UnitOfWork, ref: str, *, field: str = "flavor") -> Flavor:
     """The flavor a request names, by id or name; unknown -> 400 naming the field."""
-    flavor = await FlavorRepository(uow.session).find(ref)
+    repo = FlavorRepository(uow.session)
+    flavor = await repo.find(ref)
     if flavor is None:
-        raise UnknownReference(field, ref)
+        raise UnknownFlavor(field, ref, await repo.names())
     return flavor
 
 
@@ -44,9 +45,11 @@ async def resolve_image(
 ) -> Image:
     """The active image a request names, by id or unique name, among those the caller may
     see; otherwise 400."""
-    matches = [i for i in await ImageRepository(uow.session).find(ref) if may_see(ctx, i)]
+    repo = ImageRepository(uow.session)
+    matches = [i for i in await repo.find(ref) if may_see(ctx, i)]
     if not matches:
-        raise UnknownReference(field, ref)
+        visible_to = None if ctx.is_admin else ctx.project_id
+        raise UnknownImage(field, ref, await repo.names(visible_to=visible_to))
     if len(matches) > 1:
         raise AmbiguousReference(field, ref)
     image = matches[0]

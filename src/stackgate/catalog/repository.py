@@ -35,6 +35,10 @@ class FlavorRepository:
             flavor = (await self.session.scalars(select(Flavor).where(Flavor.name == ref))).first()
         return flavor
 
+    async def names(self) -> Sequence[str]:
+        """Every flavor's name (the close matches of an unknown one)."""
+        return (await self.session.scalars(select(Flavor.name))).all()
+
     async def name_taken(self, name: str, *, exclude_id: str | None = None) -> bool:
         stmt = select(Flavor.id).where(Flavor.name == name)
         if exclude_id is not None:
@@ -69,6 +73,15 @@ class ImageRepository:
         if image is not None:
             return [image]
         return (await self.session.scalars(select(Image).where(Image.name == ref))).all()
+
+    async def names(self, *, visible_to: str | None) -> Sequence[str]:
+        """The names of the images `visible_to` a project (None: all of them)."""
+        stmt = select(Image.name)
+        if visible_to is not None:
+            stmt = stmt.where(
+                or_(Image.visibility != "private", Image.owner_project_id == visible_to)
+            )
+        return (await self.session.scalars(stmt)).all()
 
     async def list(
         self,

@@ -5,13 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stackgate.core.errors import Conflict, InvalidInput, NotFound
+from stackgate.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from stackgate.semantics import nova
 
 
 class ServerNotFound(NotFound):
     def __init__(self, server_id: str) -> None:
         super().__init__("server", server_id)
+
+
+class DeletedListForbidden(Forbidden):
+    """Nova's 403 for a non-admin's status=DELETED listing: a deleted server is gone."""
+
+    code = "deleted_servers_admin_only"
+    title = "Only administrators may list deleted servers"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "status=DELETED: only the cloud admin may list deleted servers; a deleted "
+            "server's action log stays at GET /api/v1/vms/{id}/actions"
+        )
 
 
 class InvalidStateTransition(Conflict):

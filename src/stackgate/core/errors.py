@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +51,37 @@ class AmbiguousReference(InvalidInput):
             f"{field}: several {kind or field.rstrip('s')}s are named {ref!r}; use the id",
             field=field,
         )
+
+
+class UnknownReference(InvalidInput):
+    """A body field names a resource the caller cannot use (400, as Nova and Neutron answer).
+    Every feature's unknown-reference error is one of these, so each says the same three
+    things: what was not found, the close matches among the names the caller may see (a typo
+    is the usual cause), and the route that lists them."""
+
+    code = "unknown_reference"
+    title = "Unknown reference"
+
+    def __init__(
+        self,
+        field: str,
+        ref: str,
+        *,
+        kind: str,
+        candidates: Iterable[str] = (),
+        listed_at: str | None = None,
+        why: str = "",
+    ) -> None:
+        close = difflib.get_close_matches(ref, sorted(set(candidates)), n=3, cutoff=0.6)
+        detail = f"{field}: no {kind} named or with id {ref!r}{why}"
+        if close:
+            detail += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        if listed_at:
+            detail += f" (see GET {listed_at})"
+        extra: dict[str, Any] = {"field": field, "suggestions": close}
+        if listed_at:
+            extra["listed_at"] = listed_at
+        super().__init__(detail, **extra)
 
 
 class NotFound(StackGateError):

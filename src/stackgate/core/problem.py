@@ -118,8 +118,39 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _not_json(request: Request, exc: RequestValidationError) -> JSONResponse | None:
+    """415 for a body sent as something other than JSON (`curl -d` sends a form). FastAPI hands
+    such a body to validation as raw bytes (it reads JSON only with a JSON content type: its
+    `strict_content_type`), which would answer "Input should be a valid dictionary" without a
+    word on the content type. Nova answers 415 "Unsupported Content-Type" here too
+    (nova/api/openstack/wsgi.py, InvalidContentType), as RFC 9110 15.5.16 says; Accept-Post or
+    Accept-Patch names the type the route takes (RFC 5789 3.1)."""
+    raw_body = any(
+        err.get("loc", ())[:1] == ("body",) and isinstance(err.get("input"), bytes | bytearray)
+        for err in exc.errors()
+    )
+    if not raw_body:
+        return None
+    sent = request.headers.get("content-type", "")
+    headers = {}
+    if request.method in ("POST", "PATCH"):
+        headers[f"Accept-{request.method.capitalize()}"] = "application/json"
+    return problem_response(
+        request,
+        status=415,
+        code="unsupported_media_type",
+        title="Unsupported media type",
+        detail="the request body must be JSON sent with 'Content-Type: application/json' "
+        f"(this one was sent {f'as {sent!r}' if sent else 'without a Content-Type header'})",
+        extra={"content_type": sent, "expected": "application/json"},
+        headers=headers,
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if (unsupported := _not_json(request, exc)) is not None:
+        return unsupported
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(

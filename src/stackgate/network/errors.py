@@ -3,7 +3,15 @@ body, and the addresses of a subnet (ports and floating IPs both take them)."""
 
 from __future__ import annotations
 
-from stackgate.core.errors import Category, Conflict, InvalidInput, StackGateError
+from collections.abc import Iterable
+
+from stackgate.core.errors import (
+    Category,
+    Conflict,
+    InvalidInput,
+    StackGateError,
+    UnknownReference,
+)
 
 
 class Unprocessable(StackGateError):
@@ -34,14 +42,20 @@ class InvalidAddress(Unprocessable):
         super().__init__(f"{field}: {detail}", field=field)
 
 
-class UnknownNetworkReference(InvalidInput):
-    """A body field names a network, subnet or port the caller cannot use (400)."""
+class UnknownNetworkReference(UnknownReference):
+    """A body field names a network (or a server) the caller cannot use (400)."""
 
-    code = "unknown_reference"
-    title = "Unknown reference"
-
-    def __init__(self, field: str, ref: str, why: str = "") -> None:
-        super().__init__(f"{field}: no usable {field.rstrip('s')} {ref!r}{why}", field=field)
+    def __init__(
+        self,
+        field: str,
+        ref: str,
+        names: Iterable[str] = (),
+        *,
+        kind: str = "network",
+        listed_at: str = "/api/v1/networks",
+        why: str = "",
+    ) -> None:
+        super().__init__(field, ref, kind=kind, candidates=names, listed_at=listed_at, why=why)
 
 
 class ExternalNetworkForPorts(InvalidInput):

@@ -149,6 +149,11 @@ class TestPrivateImages:
             assert_not_found(await b.http.delete(f"/api/v1/images/{iid}"))
             body = {"name": "b-vm", "flavor": "m1.tiny", "image": iid}
             assert_problem(await b.http.post("/api/v1/vms", json=body), 400, "unknown_reference")
+            # A typo of A's private image name suggests nothing of A's.
+            body = {"name": "b-vm", "flavor": "m1.tiny", "image": "alpha-golde"}
+            typo = assert_problem(await b.http.post("/api/v1/vms", json=body), 400)
+            assert typo["suggestions"] == []
+            assert "alpha-golden" not in typo["detail"]
         assert await ok(tenant_a.member.http.get(f"/api/v1/images/{iid}")) == image
         # Public images stay visible to everyone.
         assert "cirros-0.6" in {

@@ -162,3 +162,50 @@ class TestMembers:
             json={"user_id": "00000000-0000-0000-0000-00000000beef", "role": "reader"},
         )
         assert_problem(response, 400, "invalid_input")
+
+
+class TestProjectsByName:
+    """A project is referenced by id or by name wherever a path names one (Keystone's names
+    are unique in a domain, so a name is never ambiguous)."""
+
+    async def test_routes_take_the_name(self, cast: Cast, tenant_a: Tenant) -> None:
+        admin = cast.admin
+        shown = await admin.get("/api/v1/projects/alpha")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["id"] == tenant_a.project_id
+        quotas = await admin.get("/api/v1/projects/alpha/quotas")
+        assert quotas.status_code == 200, quotas.text
+        assert quotas.json()["project_id"] == tenant_a.project_id
+        changed = await admin.put("/api/v1/projects/alpha/quotas", json={"quotas": {"cores": 7}})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["project_id"] == tenant_a.project_id
+        assert changed.json()["quotas"]["cores"]["limit"] == 7
+        members = await member_roles(admin, "alpha")
+        assert members == await member_roles(admin, tenant_a.project_id)
+        renamed = await admin.patch("/api/v1/projects/alpha", json={"description": "by name"})
+        assert renamed.json()["description"] == "by name"
+
+    async def test_members_take_user_names(self, cast: Cast, tenant_a: Tenant) -> None:
+        manager = tenant_a.manager.http
+        reader = tenant_a.reader
+        granted = await manager.put(
+            f"/api/v1/projects/alpha/members/{reader.name}", json={"role": "member"}
+        )
+        assert granted.status_code == 200, granted.text
+        assert (granted.json()["user_id"], granted.json()["role"]) == (reader.user_id, "member")
+        unknown = await manager.post(
+            "/api/v1/projects/alpha/members", json={"user_id": "nobody-here", "role": "reader"}
+        )
+        assert_problem(unknown, 400, "invalid_input")
+        removed = await manager.delete(f"/api/v1/projects/alpha/members/{reader.name}")
+        assert removed.status_code == 204, removed.text
+        assert str(reader.user_id) not in await member_roles(manager, tenant_a.project_id)
+
+    async def test_unknown_and_other_projects_names_are_404(
+        self, cast: Cast, tenant_a: Tenant, tenant_b: Tenant
+    ) -> None:
+        assert_problem(await cast.admin.get("/api/v1/projects/no-such/quotas"), 404, "not_found")
+        for path in ("/api/v1/projects/bravo", "/api/v1/projects/bravo/quotas"):
+            assert_problem(await tenant_a.manager.http.get(path), 404, "not_found")
+        own = await tenant_a.reader.http.get("/api/v1/projects/alpha/quotas")
+        assert own.status_code == 200, own.text

@@ -84,7 +84,9 @@ class SnapshotService:
             else:
                 volume = await uow.volumes.get(ctx.project_id, data.volume_id)
             if volume is None:
-                raise InvalidVolumeRef("volume_id", data.volume_id)
+                raise InvalidVolumeRef(
+                    "volume_id", data.volume_id, await uow.volumes.ids(ctx.project_id)
+                )
             check_volume(cinder.snapshot_op(data.force), volume.status, volume_id=volume.id)
             await quotas.enforce(
                 uow,

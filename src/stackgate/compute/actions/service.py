@@ -184,5 +184,5 @@ class ServerActionService:
         """The instance action log, newest first."""
         policy.enforce(ctx, "server:get")
         async with self._servers.reader() as uow:
-            server = await self._servers.load(uow, ctx, server_id)
+            server = await self._servers.load(uow, ctx, server_id, deleted=True)
             return await uow.operations.list_for_resource(server.id)

@@ -10,7 +10,6 @@ from stackgate.compute.errors import (
     GroupAlreadyOnServer,
     GroupNotOnServer,
     ServerHasNoPorts,
-    ServerNotFound,
 )
 from stackgate.compute.security_groups.schemas import SecurityGroupAction
 from stackgate.compute.servers.repository import details_of
@@ -20,7 +19,7 @@ from stackgate.core.context import RequestContext
 from stackgate.core.operations import OpResult
 from stackgate.identity.public import policy
 from stackgate.network import public as network
-from stackgate.semantics.nova import Action, Status
+from stackgate.semantics.nova import Action
 
 
 class ServerSecurityGroupService:
@@ -34,8 +33,6 @@ class ServerSecurityGroupService:
         policy.enforce(ctx, "server:security_group")
         async with self._servers.uow() as uow:
             server = await self._servers.load(uow, ctx, server_id)
-            if server.status == Status.DELETED:
-                raise ServerNotFound(server_id)
             # The cloud admin acts on another project's server with that project's groups.
             owner = replace(ctx, project_id=server.project_id)
             (group,) = await network.resolve_groups(

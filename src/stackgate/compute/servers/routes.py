@@ -105,7 +105,7 @@ async def list_servers(
     flavor: Annotated[str | None, Query(max_length=255, description="Flavor name or id.")] = None,
     image: Annotated[str | None, Query(max_length=255, description="Image name or id.")] = None,
 ) -> object:
-    """List the project's servers (DELETED ones only with status=DELETED)."""
+    """List the project's servers (DELETED ones: the cloud admin, with status=DELETED)."""
     result = await servers.list(
         ctx,
         status=status_.value if status_ else None,
@@ -124,7 +124,7 @@ async def list_servers(
     openapi_extra=policy_doc("server:get"),
 )
 async def get_server(server_id: str, ctx: ContextDep, servers: ServersDep) -> object:
-    """Show a server, deleted ones included."""
+    """Show a server (a deleted one is gone: 404, as in Nova)."""
     return await servers.get(ctx, server_id)
 
 
@@ -151,6 +151,6 @@ async def update_server(
 async def delete_server(
     server_id: str, ctx: ContextDep, servers: ServersDep, wait: PreferWaitDep, response: Response
 ) -> object:
-    """Delete a server (soft: it ends DELETED and stays readable by id)."""
+    """Delete a server: it is gone (404) once DELETED; its action log stays readable."""
     server = await servers.delete(ctx, server_id)
     return await accepted(servers, ctx, server, wait, response)

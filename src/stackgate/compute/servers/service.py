@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stackgate.block_storage import public as block_storage_service
 from stackgate.catalog import public as catalog_service
 from stackgate.catalog.public import Image
-from stackgate.compute.errors import FlavorTooSmall, ServerNotFound, refused
+from stackgate.compute.errors import DeletedListForbidden, FlavorTooSmall, ServerNotFound, refused
 from stackgate.compute.models import Server
 from stackgate.compute.public import project_usage
 from stackgate.compute.repository import ComputeUoW, ServerFilters
@@ -129,14 +129,22 @@ class ServerService:
         """A unit of work for reads only (autocommit: no BEGIN/ROLLBACK round trips)."""
         return ComputeUoW(self._readonly)
 
-    async def load(self, uow: ComputeUoW, ctx: RequestContext, server_id: str) -> Server:
+    async def load(
+        self, uow: ComputeUoW, ctx: RequestContext, server_id: str, *, deleted: bool = False
+    ) -> Server:
         """The caller's server or ServerNotFound (another project's server is not found); the
-        cloud admin reaches every project's servers, as in Nova."""
+        cloud admin reaches every project's servers, as in Nova.
+
+        A DELETED server is gone, as in Nova (common.get_instance reads with
+        read_deleted='no'): every verb on it answers 404, and only an admin's listing with
+        status=DELETED shows the row. `deleted=True` is for the two reads that keep it: the
+        instance action log (Nova 2.21 reads it with read_deleted='yes') and the answer to the
+        request that did the delete (Prefer: wait)."""
         if ctx.is_admin:
             server = await uow.servers.get_unscoped(server_id)
         else:
             server = await uow.servers.get(ctx.project_id, server_id)
-        if server is None:
+        if server is None or (server.status == Status.DELETED and not deleted):
             raise ServerNotFound(server_id)
         return server
 
@@ -229,11 +237,13 @@ class ServerService:
         self.wake()
         return detail
 
-    async def get(self, ctx: RequestContext, server_id: str) -> ServerDetail:
-        """One server of the caller's project, deleted ones included."""
+    async def get(
+        self, ctx: RequestContext, server_id: str, *, deleted: bool = False
+    ) -> ServerDetail:
+        """One server of the caller's project (a DELETED one only with `deleted`)."""
         policy.enforce(ctx, "server:get")
         async with self.reader() as uow:
-            server = await self.load(uow, ctx, server_id)
+            server = await self.load(uow, ctx, server_id, deleted=deleted)
             (detail,) = await details_of(uow.session, [server])
             return detail
 
@@ -247,7 +257,9 @@ class ServerService:
         image: str | None,
         page: PageRequest,
     ) -> PageResult[ServerDetail]:
-        """The project's servers, DELETED ones only when asked for by status."""
+        """The project's servers; DELETED ones only for the cloud admin asking by status (Nova:
+        "Only administrators may list deleted instances", nova/api/openstack/compute/
+        servers.py)."""
         filters = ServerFilters(
             statuses=tuple(statuses_for_filter(status)) if status else (),
             name=name,
@@ -255,6 +267,8 @@ class ServerService:
             image=image,
         )
         policy.enforce(ctx, "server:list")
+        if Status.DELETED.value in filters.statuses and not ctx.is_admin:
+            raise DeletedListForbidden()
         async with self.reader() as uow:
             result = await uow.servers.list(ctx.project_id, filters=filters, page=page)
             # One query per feature for the whole page, never one per server.
@@ -276,8 +290,6 @@ class ServerService:
                 raise ConcurrentUpdate(
                     f"version {data.version} is stale; the server is at version {server.version}"
                 )
-            if server.status == Status.DELETED:
-                raise ServerNotFound(server_id)
             changes = data.model_dump(exclude_unset=True, exclude={"version"})
             if "name" in changes and data.name is not None:
                 server.name = data.name
@@ -295,7 +307,7 @@ class ServerService:
         policy.enforce(ctx, "server:delete")
         async with self.uow() as uow:
             server = await self.load(uow, ctx, server_id)
-            if server.status == Status.DELETED or server.task_state == TaskState.DELETING:
+            if server.task_state == TaskState.DELETING:
                 return (await details_of(uow.session, [server]))[0]
             task = check_action(Action.DELETE, server, is_admin=ctx.is_admin)
             now = self._clock.now()
@@ -318,7 +330,8 @@ class ServerService:
         deadline = loop.time() + min(seconds, self._config.max_wait)
         delay = 0.02
         while True:
-            detail = await self.get(ctx, server_id)
+            # The request that deleted the server is answered with its end: DELETED.
+            detail = await self.get(ctx, server_id, deleted=True)
             server = detail.server
             settled = server.task_state is None and server.status not in TRANSITIONAL
             if settled or loop.time() >= deadline:

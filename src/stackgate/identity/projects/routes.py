@@ -35,7 +35,8 @@ NamePage = Annotated[PageRequest, Depends(page_params(["name", "created_at"], "n
 _ERR = problem_responses(400, 401, 403, 404, 409, 422)
 
 
-def _quota_body(project_id: str, quotas: dict[str, tuple[int, int]]) -> dict[str, object]:
+def _quota_body(project_quotas: tuple[str, dict[str, tuple[int, int]]]) -> dict[str, object]:
+    project_id, quotas = project_quotas
     return {
         "project_id": project_id,
         "quotas": {k: {"limit": v[0], "in_use": v[1]} for k, v in quotas.items()},
@@ -179,7 +180,7 @@ async def remove_member(
 )
 async def get_quotas(project_id: str, ctx: ContextDep, projects: ProjectsDep) -> object:
     """Limit and in-use per resource (-1: unlimited)."""
-    return _quota_body(project_id, await projects.get_quotas(ctx, project_id))
+    return _quota_body(await projects.get_quotas(ctx, project_id))
 
 
 @router.put(
@@ -192,4 +193,4 @@ async def set_quotas(
     project_id: str, data: QuotaUpdate, ctx: ContextDep, projects: ProjectsDep
 ) -> object:
     """Change limits (cloud admin)."""
-    return _quota_body(project_id, await projects.set_quotas(ctx, project_id, data))
+    return _quota_body(await projects.set_quotas(ctx, project_id, data))

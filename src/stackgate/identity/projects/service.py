@@ -35,6 +35,9 @@ from stackgate.identity.projects.schemas import (
 )
 from stackgate.identity.repository import IdentityUoW
 
+# A project's id, and (limit, in use) per quota resource.
+ProjectQuotas = tuple[str, dict[str, tuple[int, int]]]
+
 
 async def _keep_an_admin(uow: IdentityUoW, project: Project, *, excluding: str) -> None:
     if not await uow.identity.has_other_admin(project.id, excluding=excluding):
@@ -61,11 +64,24 @@ class ProjectService:
     async def _visible_project(
         self, uow: IdentityUoW, ctx: RequestContext, project_id: str
     ) -> Project:
-        """A project the caller may see: their token's project, or any for the admin."""
-        project = await uow.identity.project(project_id)
+        """A project the caller may see, by id or by name (names are unique in the domain, as
+        in Keystone, so a name is never ambiguous): their token's project, or any for the
+        admin."""
+        project = await uow.identity.project_by_ref(DEFAULT_DOMAIN_ID, project_id)
         if project is None or (not ctx.is_admin and project.id != ctx.project_id):
             raise ProjectNotFound(project_id)
         return project
+
+    async def _user(self, uow: IdentityUoW, ref: str, *, field: str | None = None) -> User:
+        """A user by id or name; unknown: 400 naming the body field, else 404 (a path)."""
+        user = await uow.identity.user(ref) or await uow.identity.user_by_name(
+            DEFAULT_DOMAIN_ID, ref
+        )
+        if user is None:
+            if field is not None:
+                raise InvalidInput(f"{field}: no user named or with id {ref!r}", field=field)
+            raise UserNotFound(ref)
+        return user
 
     async def list_projects(self, ctx: RequestContext, *, page: PageRequest) -> PageResult[Project]:
         """The caller's projects; every project for the cloud admin."""
@@ -156,9 +172,7 @@ class ProjectService:
             project = await self._visible_project(uow, ctx, project_id)
             if data.role == "admin" and project.name != ADMIN_PROJECT:
                 raise AdminRoleOutsideAdminProject()
-            user = await uow.identity.user(data.user_id)
-            if user is None:
-                raise InvalidInput(f"user_id: no user {data.user_id!r}", field="user_id")
+            user = await self._user(uow, data.user_id, field="user_id")
             assignment = await uow.identity.assignment(user.id, project.id)
             if assignment is not None and assignment.role == "admin" and data.role != "admin":
                 await _keep_an_admin(uow, project, excluding=user.id)
@@ -183,29 +197,32 @@ class ProjectService:
         policy.enforce(ctx, "member:write")
         async with self._uow() as uow:
             project = await self._visible_project(uow, ctx, project_id)
-            assignment = await uow.identity.assignment(user_id, project.id)
+            user = await self._user(uow, user_id)
+            assignment = await uow.identity.assignment(user.id, project.id)
             if assignment is None:
                 raise UserNotFound(user_id)
             if not policy.grantable(ctx, assignment.role):
                 raise RoleNotGrantable(assignment.role)
             if assignment.role == "admin":
-                await _keep_an_admin(uow, project, excluding=user_id)
+                await _keep_an_admin(uow, project, excluding=user.id)
             await uow.identity.remove(assignment)
             await uow.commit()
         self._on_change()
 
-    async def get_quotas(self, ctx: RequestContext, project_id: str) -> dict[str, tuple[int, int]]:
-        """Limit and in-use per resource."""
+    async def get_quotas(self, ctx: RequestContext, project_id: str) -> ProjectQuotas:
+        """Limit and in-use per resource, with the project's id (the path may name it)."""
         policy.enforce(ctx, "quota:read")
         async with self._uow() as uow:
             project = await self._visible_project(uow, ctx, project_id)
             limits = quotas.effective_limits(await uow.identity.quota_limits(project.id))
             usage = await self._usage(uow, project.id)
-            return {name: (limit, int(usage.get(name, 0))) for name, limit in limits.items()}
+            return project.id, {
+                name: (limit, int(usage.get(name, 0))) for name, limit in limits.items()
+            }
 
     async def set_quotas(
         self, ctx: RequestContext, project_id: str, data: QuotaUpdate
-    ) -> dict[str, tuple[int, int]]:
+    ) -> ProjectQuotas:
         """Change limits (admin); unknown resources are refused."""
         policy.enforce(ctx, "quota:write")
         unknown = sorted(set(data.quotas) - set(quotas.DEFAULT_QUOTAS))

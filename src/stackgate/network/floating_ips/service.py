@@ -112,7 +112,8 @@ class FloatingIPService:
             repo = uow.networks
             matches = list(await repo.find_networks(None if ctx.is_admin else ctx.project_id, ref))
             if not matches or await deleting(uow, matches[0].id):
-                raise UnknownNetworkReference("network", ref)
+                names = await repo.network_names(None if ctx.is_admin else ctx.project_id)
+                raise UnknownNetworkReference("network", ref, names)
             if len(matches) > 1:
                 raise AmbiguousReference("network", ref)
             network = matches[0]
@@ -170,7 +171,9 @@ class FloatingIPService:
             fip = await self._load(uow, ctx, fip_id)
             owner = await self._server_owner(uow.session, data.vm_id)
             if owner is None or not (ctx.is_admin or owner == fip.project_id):
-                raise UnknownNetworkReference("vm_id", data.vm_id, " among your servers")
+                raise UnknownNetworkReference(
+                    "vm_id", data.vm_id, kind="server", listed_at="/api/v1/vms"
+                )
             ports = [
                 p for p in await uow.ports.of_servers([data.vm_id]) if not await deleting(uow, p.id)
             ]

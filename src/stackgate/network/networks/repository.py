@@ -59,6 +59,11 @@ class NetworkRepository:
             return by_id
         return (await self.session.scalars(stmt.where(Network.name == ref))).all()
 
+    async def network_names(self, project_id: str | None) -> Sequence[str]:
+        """The names of the networks visible to a project (None: every project's)."""
+        visible = self._visible_networks(project_id).subquery()
+        return (await self.session.scalars(select(visible.c.name))).all()
+
     async def private_network(self, project_id: str) -> Network | None:
         stmt = select(Network).where(Network.default_for == project_id)
         return (await self.session.scalars(stmt)).first()

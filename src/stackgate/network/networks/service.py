@@ -125,7 +125,8 @@ async def resolve_networks(
     for ref in refs:
         matches = list(await repo.find_networks(None if ctx.is_admin else ctx.project_id, ref))
         if not matches or await deleting(uow, matches[0].id):
-            raise UnknownNetworkReference("networks", ref)
+            names = await repo.network_names(None if ctx.is_admin else ctx.project_id)
+            raise UnknownNetworkReference("networks", ref, names)
         if len(matches) > 1:
             raise AmbiguousReference("networks", ref)
         if matches[0].external:

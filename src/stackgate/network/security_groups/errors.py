@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from stackgate.core.errors import Category, Conflict, InUse, InvalidInput, NotFound
+from collections.abc import Iterable
+
+from stackgate.core.errors import (
+    Category,
+    Conflict,
+    InUse,
+    InvalidInput,
+    NotFound,
+    UnknownReference,
+)
 
 
 class SecurityGroupNotFound(NotFound):
@@ -40,14 +49,17 @@ class ReservedGroupName(InvalidInput):
         )
 
 
-class UnknownSecurityGroup(InvalidInput):
+class UnknownSecurityGroup(UnknownReference):
     """A body field names a group that is not the caller's (400, as Nova/Neutron answer)."""
 
-    code = "unknown_reference"
-    title = "Unknown reference"
-
-    def __init__(self, field: str, ref: str) -> None:
-        super().__init__(f"{field}: no security group named or with id {ref!r}", field=field)
+    def __init__(self, field: str, ref: str, names: Iterable[str] = ()) -> None:
+        super().__init__(
+            field,
+            ref,
+            kind="security group",
+            candidates=names,
+            listed_at="/api/v1/security-groups",
+        )
 
 
 class RuleExists(Conflict):

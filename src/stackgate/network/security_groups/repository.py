@@ -50,6 +50,11 @@ class SecurityGroupRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def names(self, project_id: str) -> Sequence[str]:
+        """The names of the project's groups."""
+        stmt = self._scoped(project_id).with_only_columns(SecurityGroup.name)
+        return (await self.session.scalars(stmt)).all()
+
     async def list(
         self, project_id: str | None, *, name: str | None, page: PageRequest
     ) -> PageResult[SecurityGroup]:

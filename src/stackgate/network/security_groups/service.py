@@ -117,7 +117,8 @@ async def resolve_groups(
             if by_id:
                 matches = by_id
             if not matches:
-                raise UnknownSecurityGroup("security_groups", ref)
+                names = [neutron.DEFAULT_GROUP_NAME, *await repo.names(ctx.project_id)]
+                raise UnknownSecurityGroup("security_groups", ref, names)
             if len(matches) > 1:
                 raise AmbiguousReference("security_groups", ref, "security group")
             group = matches[0]
