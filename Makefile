@@ -23,11 +23,14 @@ run: $(STAMP)
 	$(VENV)/bin/stackgate serve
 
 ## The distributed shape (gateway :8000, api :8080, worker, billing :8090) on PostgreSQL,
-## RabbitMQ and Redis at 127.0.0.1, as separate processes (Procfile, settings in Procfile.env)
+## RabbitMQ and Redis at 127.0.0.1, as separate processes (Procfile; settings and ports in
+## Procfile.env). The shell reads Procfile.env, so its ${...} expand; honcho is given no env
+## file (`-e /dev/null`: its own parser would not expand them).
+## Colours only on a terminal: honcho's prefixes and the console log lines both check.
 up: $(STAMP)
 	set -a && . ./Procfile.env && set +a && $(PY) scripts/ensure_databases.py && \
-		$(VENV)/bin/stackgate migrate
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -e Procfile.env
+		$(VENV)/bin/stackgate migrate && \
+		PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -e /dev/null
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench migrations scripts

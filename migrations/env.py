@@ -13,6 +13,15 @@ from stackgate.db_models import Base
 target_metadata = Base.metadata
 config = context.config
 
+if config.cmd_opts is not None:
+    # Run by the `alembic` command itself: log as StackGate does. Under `stackgate migrate` or
+    # `serve` (stackgate.migrate, no cmd_opts) the process has configured logging already.
+    from stackgate.config import get_settings
+    from stackgate.core.logging import configure_logging
+
+    _settings = get_settings()
+    configure_logging(_settings.log_level, json=_settings.log_json)
+
 
 def _run(connection: Connection) -> None:
     context.configure(

@@ -153,7 +153,7 @@ def test_bare_fakecloud_still_serves(anonymous: Cli, monkeypatch: pytest.MonkeyP
     import stackgate.cli.main as main
 
     calls: list[str] = []
-    monkeypatch.setattr(main, "_run_fakecloud", lambda: calls.append("served"))
+    monkeypatch.setattr(main, "_run_fakecloud", lambda **_: calls.append("served"))
     ok(anonymous("fakecloud"))
     ok(anonymous("fakecloud", "serve"))
     assert calls == ["served", "served"]

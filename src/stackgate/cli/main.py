@@ -1,15 +1,19 @@
-"""The `stackgate` command: serve, api, worker, billing, migrate, fakecloud."""
+"""The `stackgate` command: serve, api, worker, billing, migrate, fakecloud, admin."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
+import socket
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
 from rich.console import Console
 
+from stackgate.cli.admin import admin_app
 from stackgate.cli.client.command import set_global_options
 from stackgate.cli.client.config import GlobalOptions
 from stackgate.cli.commands import add_client_commands
@@ -47,9 +51,48 @@ def main(
     )
 
 
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger("stackgate.cli")
+
+
+def _start_logging(settings: Settings) -> None:
+    """Before a server role's first line, so that every line it writes (ours, Alembic's,
+    uvicorn's) has the one format of core/logging.py."""
+    from stackgate.core.logging import configure_logging
+
+    configure_logging(settings.log_level, json=settings.log_json)
+
+
+def _shown_url(url: str) -> str:
+    """A database URL fit for a log line: its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL fails later, with its own error
+        return url
+
+
+def _announce(seeded: Any) -> None:
+    """Passwords made up at the first start, once (they are stored only hashed): a warning, so
+    that it is written at any log level."""
+    shown = {
+        who: password
+        for who, password in (("admin", seeded.admin_password), ("demo", seeded.demo_password))
+        if password
+    }
+    if shown:
+        _log().warning(
+            "first start: generated passwords, shown only now (reset one with "
+            "`stackgate admin reset-password USER`)",
+            **{f"{who}_password": password for who, password in shown.items()},
+        )
+
+
 def _migrate(settings: Settings) -> None:
     """Upgrade the schema, then seed what a first start needs (admin, demo, signing key)."""
-    from stackgate.app import announce
     from stackgate.bootstrap import bootstrap
     from stackgate.migrate import upgrade
 
@@ -58,11 +101,71 @@ def _migrate(settings: Settings) -> None:
     async def seed() -> None:
         container = bootstrap(settings)
         try:
-            announce(await container.prepare_identity())
+            _announce(await container.prepare_identity())
         finally:
             await container.engine.dispose()
 
     asyncio.run(seed())
+
+
+def _host_option() -> Any:
+    return typer.Option(
+        None,
+        "--host",
+        help="Listen address (beats STACKGATE_HOST; default 127.0.0.1).",
+        show_default=False,
+    )
+
+
+def _port_option(default: int) -> Any:
+    return typer.Option(
+        None,
+        "--port",
+        min=1,
+        max=65535,
+        help=f"Listen port (beats STACKGATE_PORT; default {default}).",
+        show_default=False,
+    )
+
+
+def _listening(
+    settings: Settings, command: str, *, host: str | None, port: int | None, default: int
+) -> tuple[Settings, int]:
+    """The settings with --host/--port applied (flags > STACKGATE_HOST/PORT > the command's
+    default) and the port to listen on, once it is known to be free: otherwise one line that
+    says which port and how to choose another, and exit 1 (uvicorn's own bind error names
+    neither the setting nor the flag)."""
+    given = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    if given:
+        settings = settings.model_copy(update=given)
+    chosen = settings.listen_port(default)
+    problem = _cannot_listen(settings.host, chosen)
+    if problem is not None:
+        typer.echo(f"stackgate {command}: {problem}", err=True)
+        raise typer.Exit(1)
+    return settings, chosen
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port, tried with a socket made as uvicorn makes
+    it (same family and SO_REUSEADDR), or None."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as error:
+        choose = "choose another port with --port or STACKGATE_PORT"
+        if error.errno == errno.EADDRINUSE:
+            return f"port {port} on {host} is already in use (is StackGate running?): {choose}"
+        if error.errno == errno.EACCES:
+            return f"not allowed to listen on port {port} (below 1024 needs root): {choose}"
+        reason = error.strerror or str(error)
+        return (
+            f"cannot listen on {host}:{port} ({reason}): check --host / STACKGATE_HOST "
+            "and --port / STACKGATE_PORT"
+        )
+    return None
 
 
 def _serve(settings: Settings, *, port: int, worker: bool, workers: int) -> None:
@@ -99,26 +202,38 @@ def _factory() -> object:
 
 @app.command()
 def serve(
-    no_migrate: bool = typer.Option(False, help="Skip upgrading the database schema."),
+    host: str | None = _host_option(),
+    port: int | None = _port_option(8000),
+    no_migrate: bool = typer.Option(
+        False, "--no-migrate", help="Skip upgrading the database schema."
+    ),
 ) -> None:
     """Run everything in one process: gateway, API, worker, reconciler, events relay and
     billing (port 8000)."""
-    settings = get_settings()
+    settings, port = _listening(get_settings(), "serve", host=host, port=port, default=8000)
+    _start_logging(settings)
     if not no_migrate:
         _migrate(settings)
-    port = settings.listen_port(8000)
-    console.print(
-        f"StackGate on http://{settings.host}:{port}  (docs: /docs, "
-        f"provider: {settings.provider}, database: {settings.database_url})"
+    _log().info(
+        "serving",
+        url=f"http://{settings.host}:{port}",
+        docs="/docs",
+        provider=settings.provider,
+        database=_shown_url(settings.database_url),
     )
     _run_gateway(settings, port=port, workers=1, worker=True)
 
 
 @app.command()
-def api(workers: int = typer.Option(1, min=1, max=64, help="Server processes.")) -> None:
+def api(
+    host: str | None = _host_option(),
+    port: int | None = _port_option(8080),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes."),
+) -> None:
     """Run the control-plane API alone (port 8080); a separate `stackgate worker` drives it."""
-    settings = get_settings()
-    _serve(settings, port=settings.listen_port(8080), worker=False, workers=workers)
+    settings, port = _listening(get_settings(), "api", host=host, port=port, default=8080)
+    _start_logging(settings)
+    _serve(settings, port=port, worker=False, workers=workers)
 
 
 def _gateway_app(settings: Settings, *, worker: bool) -> object:
@@ -164,15 +279,21 @@ def _run_gateway(settings: Settings, *, port: int, workers: int, worker: bool) -
 
 
 @app.command()
-def gateway(workers: int = typer.Option(1, min=1, max=64, help="Server processes.")) -> None:
+def gateway(
+    host: str | None = _host_option(),
+    port: int | None = _port_option(8000),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes."),
+) -> None:
     """Run the gateway (port 8000): routes /api/v1 to STACKGATE_API_URL (unset: the API runs
     in this process) and publishes POST /api/billing to RabbitMQ (STACKGATE_BROKER_URL)."""
-    settings = get_settings()
-    port = settings.listen_port(8000)
-    console.print(
-        f"StackGate gateway on http://{settings.host}:{port}  (api: "
-        f"{settings.api_url or 'in this process'}, billing: "
-        f"{settings.billing_url or 'in this process'}, broker: {settings.broker_url or 'none'})"
+    settings, port = _listening(get_settings(), "gateway", host=host, port=port, default=8000)
+    _start_logging(settings)
+    _log().info(
+        "serving",
+        url=f"http://{settings.host}:{port}",
+        api=settings.api_url or "in this process",
+        billing=settings.billing_url or "in this process",
+        broker=_shown_url(settings.broker_url) if settings.broker_url else "none",
     )
     _run_gateway(
         settings,
@@ -186,10 +307,9 @@ def gateway(workers: int = typer.Option(1, min=1, max=64, help="Server processes
 def worker() -> None:
     """Run a worker: drives operations through the provider, and reconciles."""
     from stackgate.bootstrap import bootstrap
-    from stackgate.core.logging import configure_logging
 
     settings = get_settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    _start_logging(settings)
 
     async def main() -> None:
         container = bootstrap(settings)
@@ -208,13 +328,18 @@ def worker() -> None:
 def migrate() -> None:
     """Upgrade the database schema to the newest revision (and seed the catalog)."""
     settings = get_settings()
+    _start_logging(settings)
     _migrate(settings)
-    console.print("database is at the newest revision")
+    _log().info("migrated", database=_shown_url(settings.database_url))
 
 
 @app.command()
 def billing(
-    no_migrate: bool = typer.Option(False, help="Skip upgrading the billing database schema."),
+    host: str | None = _host_option(),
+    port: int | None = _port_option(8090),
+    no_migrate: bool = typer.Option(
+        False, "--no-migrate", help="Skip upgrading the billing database schema."
+    ),
 ) -> None:
     """Run the billing service: billing_queue and usage consumers, and its API (port 8090)."""
     import os
@@ -240,8 +365,9 @@ def billing(
             if crash_after and committed >= crash_after:
                 os._exit(137)
 
-    port = settings.listen_port(DEFAULT_PORT)
-    console.print(f"StackGate billing on http://{settings.host}:{port}")
+    settings, port = _listening(settings, "billing", host=host, port=port, default=DEFAULT_PORT)
+    _start_logging(settings)
+    _log().info("serving", url=f"http://{settings.host}:{port}")
     uvicorn.run(
         create_billing_app(
             settings,
@@ -263,20 +389,30 @@ app.add_typer(fakecloud_app, name="fakecloud")
 
 
 @fakecloud_app.callback(invoke_without_command=True)
-def fakecloud(ctx: typer.Context) -> None:
+def fakecloud(
+    ctx: typer.Context,
+    host: str | None = _host_option(),
+    port: int | None = _port_option(5000),
+) -> None:
     """Run the simulator behind OpenStack's own APIs (port 5000): Keystone at /v3, Nova,
     Glance, Neutron and Cinder in its catalog, for openstacksdk, the `openstack` CLI and
     StackGate's `openstack` provider. User `admin` (STACKGATE_ADMIN_PASSWORD), project `admin`,
     domain `Default`; the cloud's state is kept in STACKGATE_SIM_DATABASE_URL. Also:
     `fakecloud serve` (the same) and `fakecloud clouds-yaml`."""
+    ctx.obj = {"host": host, "port": port}
     if ctx.invoked_subcommand is None:
-        _run_fakecloud()
+        _run_fakecloud(host=host, port=port)
 
 
 @fakecloud_app.command("serve")
-def fakecloud_serve() -> None:
+def fakecloud_serve(
+    ctx: typer.Context,
+    host: str | None = _host_option(),
+    port: int | None = _port_option(5000),
+) -> None:
     """Run the fake cloud (port 5000; as bare `stackgate fakecloud`)."""
-    _run_fakecloud()
+    outer = ctx.obj or {}
+    _run_fakecloud(host=host or outer.get("host"), port=port or outer.get("port"))
 
 
 @fakecloud_app.command("clouds-yaml")
@@ -320,25 +456,29 @@ def fakecloud_clouds_yaml(
         )
 
 
-def _run_fakecloud() -> None:
+def _run_fakecloud(*, host: str | None = None, port: int | None = None) -> None:
     import secrets
 
-    from stackgate.core.logging import configure_logging
     from stackgate.fakecloud.app import create_fakecloud_app
     from stackgate.fakecloud.cloud import FakeCloud
     from stackgate.providers.simulator import SimulatorProvider
 
-    settings = get_settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    settings, port = _listening(get_settings(), "fakecloud", host=host, port=port, default=5000)
+    _start_logging(settings)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     if password is None:
         password = secrets.token_urlsafe(12)
-        console.print(f"admin password (STACKGATE_ADMIN_PASSWORD unset): {password}")
-    port = settings.listen_port(5000)
-    console.print(
-        f"OpenStack-compatible cloud on http://{settings.host}:{port}  "
-        f"(OS_AUTH_URL=http://{settings.host}:{port}/v3, user admin, project admin, "
-        f"domain Default; state: {settings.sim_database_url})"
+        _log().warning(
+            "admin password generated (STACKGATE_ADMIN_PASSWORD unset)", admin_password=password
+        )
+    _log().info(
+        "serving",
+        url=f"http://{settings.host}:{port}",
+        os_auth_url=f"http://{settings.host}:{port}/v3",
+        user="admin",
+        project="admin",
+        domain="Default",
+        state=_shown_url(settings.sim_database_url),
     )
     cloud = FakeCloud(
         sim=SimulatorProvider.from_settings(settings),
@@ -355,6 +495,7 @@ def _run_fakecloud() -> None:
     )
 
 
+app.add_typer(admin_app, name="admin")
 add_client_commands(app)
 
 if __name__ == "__main__":

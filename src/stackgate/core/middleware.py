@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stackgate.core.logging import access_log_claim
 from stackgate.core.operations import Queued, collecting_queued
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -53,17 +54,21 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=_printable(scope["path"]),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-            structlog.contextvars.unbind_contextvars("request_id")
+        # Under the gateway in one process (`stackgate serve`) the gateway's line is the
+        # request's one access line: it also sees what the gateway answers itself (413, 429).
+        with access_log_claim() as ours:
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                if ours:
+                    log.info(
+                        "request",
+                        method=scope["method"],
+                        path=_printable(scope["path"]),
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+                structlog.contextvars.unbind_contextvars("request_id")
 
 
 OPERATION_LOCATION = b"operation-location"

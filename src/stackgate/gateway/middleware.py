@@ -13,6 +13,8 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stackgate.core.logging import access_log_claim
+
 REQUEST_ID = b"x-request-id"
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 log = structlog.get_logger("stackgate.gateway.access")
@@ -86,18 +88,22 @@ class RequestIdMiddleware:
                 message["headers"] = out
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-            log.info(
-                "gateway_request",
-                request_id=request_id.decode(),
-                method=scope["method"],
-                path=scope["path"].replace("\x00", "\\x00"),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+        # The request's one access line in this process: an app mounted under the gateway
+        # (`stackgate serve`) sees the claim and does not log it again.
+        with access_log_claim() as ours:
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                structlog.contextvars.unbind_contextvars("request_id")
+                if ours:
+                    log.info(
+                        "gateway_request",
+                        request_id=request_id.decode(),
+                        method=scope["method"],
+                        path=scope["path"].replace("\x00", "\\x00"),
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
 
 
 class BodyTooLarge(HTTPException):

@@ -116,6 +116,23 @@ class UserService:
             await uow.commit()
         self._on_change()
 
+    async def reset_password(self, name: str, password: str) -> User:
+        """Give a user of the Default domain a new password, by name, and void their tokens:
+        the operator's way back in (`stackgate admin reset-password`, run where the database
+        is reachable), so it takes no request context. Running API processes refuse the old
+        tokens once their token-check cache (STACKGATE_AUTH_CACHE_SECONDS) has expired."""
+        async with self._uow() as uow:
+            user = await uow.identity.user_by_name(DEFAULT_DOMAIN_ID, name)
+            if user is None:
+                raise UserNotFound(name)
+            now = self._clock.now()
+            user.password_hash = self._hasher.hash(password)
+            user.tokens_valid_after = now
+            user.updated_at = now
+            await uow.commit()
+        self._on_change()
+        return user
+
     async def delete_user(self, ctx: RequestContext, user_id: str) -> None:
         """Delete a user and their role assignments (admin)."""
         policy.enforce(ctx, "user:write")
