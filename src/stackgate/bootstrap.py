@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import structlog
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
 from pydantic import SecretStr
@@ -45,7 +46,7 @@ from stackgate.network.floating_ips.service import FloatingIPService
 from stackgate.network.networks.service import NetworkService
 from stackgate.network.ports.service import PortService
 from stackgate.network.security_groups.service import SecurityGroupService
-from stackgate.providers.base import Provider
+from stackgate.providers.base import Provider, ProviderMisconfigured
 from stackgate.providers.breaker import CircuitBreaker, GuardedProvider
 from stackgate.providers.health import CloudGuard
 from stackgate.providers.registry import build_provider
@@ -53,6 +54,8 @@ from stackgate.wiring import HandlerParts
 from stackgate.worker.reconciler import Reconciler
 from stackgate.worker.registry import HandlerRegistry
 from stackgate.worker.runner import Runner
+
+log = structlog.get_logger("stackgate.bootstrap")
 
 
 @dataclass
@@ -111,9 +114,15 @@ class Container:
         return result
 
     async def start(self, *, worker: bool) -> SeedResult:
-        """Open the provider and identity; with `worker`, run the worker and reconciler here."""
+        """Open the provider and identity; with `worker`, run the worker and reconciler here.
+        A provider whose configuration cannot work stops the start here (the process exits
+        non-zero) rather than leaving every operation to wait out its deadline."""
+        try:
+            await self.provider.start()
+        except ProviderMisconfigured as exc:
+            log.error("provider_misconfigured", provider=self.provider.name, error=exc.message)
+            raise
         seeded = await self.prepare_identity()
-        await self.provider.start()
         self._stop.clear()
         self._tasks = [asyncio.create_task(self.sequencer.run(self._stop))]
         if worker:

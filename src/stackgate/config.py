@@ -5,8 +5,37 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/stackgate.db"
+DEFAULT_BILLING_DATABASE_URL = "sqlite+aiosqlite:///./data/billing.db"
+
+
+def billing_url_for(database_url: str) -> str:
+    """The billing database of an install whose control plane is at `database_url`, when
+    STACKGATE_BILLING_DATABASE_URL is unset: the default database keeps ./data/billing.db;
+    another SQLite file gets one beside it (./data/on-fake.db -> ./data/on-fake-billing.db),
+    an in-memory one an in-memory one; a server database (PostgreSQL, MariaDB) a SQLite file
+    named after it (./data/billing-<database>.db)."""
+    if database_url == DEFAULT_DATABASE_URL:
+        return DEFAULT_BILLING_DATABASE_URL
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return DEFAULT_BILLING_DATABASE_URL
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        if path in ("", ":memory:") or path.startswith("file:"):
+            return "sqlite+aiosqlite://"
+        stem, dot, suffix = path.rpartition(".")
+        if not dot or "/" in suffix:
+            stem, suffix = path, ""
+        return f"sqlite+aiosqlite:///{stem}-billing{'.' + suffix if suffix else ''}"
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in url.database or "stackgate")
+    return f"sqlite+aiosqlite:///./data/billing-{name}.db"
 
 
 class Settings(BaseSettings):
@@ -17,11 +46,14 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        "sqlite+aiosqlite:///./data/stackgate.db",
+        DEFAULT_DATABASE_URL,
         description="Control-plane database (SQLAlchemy async URL).",
     )
     billing_database_url: str = Field(
-        "sqlite+aiosqlite:///./data/billing.db", description="Billing database."
+        "",
+        validate_default=True,
+        description="Billing database (unset: a SQLite file beside the control-plane "
+        "database's, so each install bills alone).",
     )
     broker_url: str | None = Field(
         None, description="RabbitMQ URL; unset means in-process delivery."
@@ -215,6 +247,17 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    @field_validator("billing_database_url")
+    @classmethod
+    def _billing_beside_control_plane(cls, url: str, info: ValidationInfo) -> str:
+        """Unset: derived from the control-plane database, never one shared file. Two
+        installs in one directory (`make run` and StackGate on the fake cloud) used to share
+        ./data/billing.db, and as every install's demo project has the same id, each one's
+        usage report listed the other's servers."""
+        if url:
+            return url
+        return billing_url_for(info.data.get("database_url") or DEFAULT_DATABASE_URL)
 
     def listen_port(self, default: int) -> int:
         """The configured port, or the default of the command being run."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import httpx
-from tests.builders import PROBLEM_JSON, act, settle
+from tests.builders import PROBLEM_JSON, act, server_in, settle
 
 from stackgate.bootstrap import Container
+from stackgate.providers.simulator import SimulatorProvider
 
 SERVER = {"name": "op-web", "flavor": "m1.small", "image": "cirros-0.6"}
 
@@ -116,3 +117,24 @@ async def test_bad_stream_parameters_are_refused(client: httpx.AsyncClient) -> N
         "/api/v1/events?timeout_seconds=0.2", headers={"Last-Event-ID": "not-a-number"}
     )
     assert sse_events(garbage.text)[0] == ("resync", {"seq": 0})
+
+
+async def test_a_running_operation_shows_the_clouds_refusal_it_retries_after(
+    client: httpx.AsyncClient, container: Container, provider: SimulatorProvider
+) -> None:
+    server = await server_in(client, container, "ACTIVE")
+    stop = await client.post(f"/api/v1/vms/{server['id']}/actions/stop")
+    link = stop.headers["Operation-Location"]
+    assert (await client.get(link)).json()["message"] is None
+    provider.inject_api_errors(1000)  # the cloud answers 503 to everything
+    try:
+        await container.runner.run_once()
+        retrying = (await client.get(link)).json()
+        shown = (await client.get(f"/api/v1/vms/{server['id']}")).json()
+    finally:
+        provider.faults.clear()
+    assert retrying["status"] == "running"
+    assert retrying["fault"] is None
+    assert retrying["message"].startswith("cloud unavailable: ")
+    assert "503" in retrying["message"]
+    assert shown["fault"] is None  # the server shows a fault only once the stop failed

@@ -91,3 +91,23 @@ class TestCloudAdmin:
         deleted = await admin_client.delete(f"/api/v1/vms/{server['id']}")
         assert deleted.status_code == 202, deleted.text
         assert (await gone(client, container, server["id"]))["status"] == "DELETED"
+
+
+class TestCloudId:
+    async def test_the_cloud_admin_sees_the_clouds_id_and_a_member_does_not(
+        self, client: httpx.AsyncClient, admin_client: httpx.AsyncClient, container: Container
+    ) -> None:
+        server = await server_in(client, container, "ACTIVE", name="web-cloud-id")
+        base = f"/api/v1/vms/{server['id']}"
+        as_admin = (await admin_client.get(base)).json()
+        cloud_id = as_admin["provider_id"]
+        assert isinstance(cloud_id, str) and cloud_id
+        assert (await container.provider.compute.get_server(cloud_id)).name == "web-cloud-id"
+        assert server["provider_id"] is None
+        assert (await client.get(base)).json()["provider_id"] is None
+        (listed,) = (await client.get("/api/v1/vms")).json()["items"]
+        assert listed["provider_id"] is None
+        stopped = await client.post(f"{base}/actions/stop")
+        assert stopped.status_code == 202 and stopped.json()["provider_id"] is None
+        renamed = await admin_client.patch(base, json={"description": "seen by the admin"})
+        assert renamed.json()["provider_id"] == cloud_id

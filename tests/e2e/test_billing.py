@@ -184,5 +184,5 @@ async def test_the_billing_api_checks_tokens_with_the_control_plane(
     assert (anonymous.status_code, forged.status_code) == (401, 401)
     assert orders.status_code == 200, orders.text
     assert [
-        (o["user_id"], o["number_of_items"], o["total_amount"]) for o in orders.json()["orders"]
+        (o["user_id"], o["number_of_items"], o["total_amount"]) for o in orders.json()["items"]
     ] == [("3", 5, "180.00")]

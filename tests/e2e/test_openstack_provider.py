@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -109,3 +110,20 @@ class TestServeOnOpenStack:
             await start_fakecloud(launcher, cloud_port)
             stopped = await eventually(lambda: status_of(http, location, "SHUTOFF"), within=60)
             assert stopped["power_state"] == 4
+
+
+class TestMisconfigured:
+    async def test_worker_and_serve_refuse_to_start_naming_what_is_missing(
+        self, launcher: Launcher, tmp_path: Path
+    ) -> None:
+        (tmp_path / "clouds.yaml").write_text("clouds: {}\n")
+        launcher.env = {k: v for k, v in launcher.env.items() if not k.startswith("OS_")}
+        launcher.env.update(
+            STACKGATE_PROVIDER="openstack",
+            OS_CLIENT_CONFIG_FILE=str(tmp_path / "clouds.yaml"),
+            HOME=str(tmp_path),
+        )
+        for command in ("worker", "serve"):
+            process = launcher.start(command, STACKGATE_PORT=str(free_port()))
+            assert await process.wait(60) != 0, process.tail()
+            assert "OS_AUTH_URL" in process.tail(200), process.tail()

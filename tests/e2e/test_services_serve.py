@@ -86,7 +86,7 @@ class TestServeRunsBilling:
             assert orders.status_code == 200, orders.text
             assert [
                 (o["user_id"], o["number_of_items"], o["total_amount"])
-                for o in orders.json()["orders"]
+                for o in orders.json()["items"]
             ] == [("3", 5, "180.00")] * 2
             # Orders are the cloud admin's; anonymous callers are refused.
             assert (await http.get("/api/v1/billing/orders", headers=demo)).status_code == 403

@@ -109,6 +109,38 @@ def _amount(value: Any) -> Decimal:
     return amount
 
 
+ORDER_FIELDS = ("user_id", "number_of_items", "total_amount")
+_CHECKS = {"user_id": _user_id, "number_of_items": _items, "total_amount": _amount}
+
+
+def order_problems(data: dict[str, Any], *, allow_unknown: bool) -> list[tuple[str, str, str]]:
+    """Every rule an order object breaks, as (field, reason, kind) with kind "missing",
+    "invalid" or "unknown", so a caller hears all of them at once. The gateway refuses unknown
+    fields (a misspelt `total_ammount` must not pass as an extra); billing's consumer keeps
+    them, as other publishers may add their own."""
+    problems = []
+    for name in ORDER_FIELDS:
+        if data.get(name) is None:
+            problems.append((name, f"{name} is required", "missing"))
+            continue
+        try:
+            _CHECKS[name](data[name])
+        except InvalidMessage as exc:
+            problems.append((name, exc.reason, "invalid"))
+    if not allow_unknown:
+        for name in data:
+            if name not in ORDER_FIELDS:
+                problems.append(
+                    (
+                        str(name),
+                        f"unknown field {str(name)[:64]!r}: an order has only "
+                        + ", ".join(ORDER_FIELDS),
+                        "unknown",
+                    )
+                )
+    return problems
+
+
 def fallback_message_id(body: bytes, timestamp: datetime | None) -> str:
     """An id for a message its publisher sent without one: stable across redeliveries (same
     body, same AMQP timestamp). Two identical bodies published in the same second without ids

@@ -14,12 +14,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from stackgate.billing import rating
-from stackgate.billing.schemas import OrderList, UsageRead
+from stackgate.billing.schemas import OrderList, UsageRead, WindowEnd, WindowStart
 from stackgate.billing.service import BillingService
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import Unauthorized
 from stackgate.core.problem import problem_responses
-from stackgate.core.schemas import DateTime
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -60,13 +59,31 @@ async def project_usage(
     ctx: ContextDep,
     service: ServiceDep,
     start: Annotated[
-        DateTime | None, Query(description="ISO 8601; default: the start of this month (UTC).")
+        WindowStart | None,
+        Query(
+            description="Where the window starts: an RFC 3339 date-time "
+            "(2026-12-06T10:00:00Z) or a date (2026-12-06: that day's 00:00 UTC). "
+            "Default: the start of this month (UTC)."
+        ),
     ] = None,
-    end: Annotated[DateTime | None, Query(description="ISO 8601; default: now.")] = None,
-    hourly: Annotated[bool, Query(description="Include the per-hour charges.")] = True,
+    end: Annotated[
+        WindowEnd | None,
+        Query(
+            description="Where the window ends (excluded): an RFC 3339 date-time or a date, "
+            "which includes that whole day (2026-12-06: up to 2026-12-07T00:00Z). Default: now."
+        ),
+    ] = None,
+    hourly: Annotated[
+        bool,
+        Query(
+            description="true (default): each resource lists its charges per UTC hour in "
+            "`hours`; false: `hours` is empty and only each resource's and the total amounts "
+            "are computed (a smaller answer for long windows)."
+        ),
+    ] = True,
 ) -> Any:
-    """A project's running cost between start and end: per resource, per hour, and the total
-    (exact to the second)."""
+    """A project's running cost between start and end: per resource, per hour (`hourly`), and
+    the total (exact to the second). Time a resource ran after now is never charged."""
     report = await service.project_usage(ctx, project_id, start=start, end=end, hourly=hourly)
     return {
         "project_id": project_id,
@@ -102,7 +119,9 @@ async def list_orders(
     service: ServiceDep,
     user_id: Annotated[str | None, Query(max_length=255)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> Any:
-    """Orders received on billing_queue, oldest first, optionally one user's (cloud admin only)."""
-    return await service.list_orders(ctx, user_id=user_id, page=page, per_page=per_page)
+    """Orders received on billing_queue, oldest first, optionally one user's (cloud admin
+    only), listed as every list is: `items`, `total`, `page`, `per_page`."""
+    result = await service.list_orders(ctx, user_id=user_id, page=page, per_page=per_page)
+    return result.as_body()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from stackgate.core.pagination import PageMeta
 from stackgate.core.schemas import Output
 
 
@@ -19,11 +22,10 @@ class OrderRead(Output):
     received_at: datetime
 
 
-class OrderList(Output):
-    orders: list[OrderRead]
-    total: int = Field(description="Orders matching the filter.")
-    page: int
-    per_page: int
+class OrderList(PageMeta):
+    """The shape of every list: `items` and the paging fields (page mode only)."""
+
+    items: list[OrderRead]
 
 
 class HourChargeRead(Output):
@@ -49,3 +51,45 @@ class UsageRead(Output):
     currency: str
     resources: list[ResourceUsageRead]
     total: Decimal = Field(description="Sum of every resource's charges, 6 decimal places.")
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_WINDOW_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+)
+
+
+def _bound(*, end: bool) -> Any:
+    """A usage window bound: an RFC 3339 date-time, or a plain date standing for that day in
+    UTC: its 00:00Z as a start, and as an end the whole day (the next day's 00:00Z), so
+    `start=2026-12-01&end=2026-12-31` is all of December."""
+
+    def parse(value: object) -> datetime:
+        if not isinstance(value, str | datetime):
+            raise ValueError("must be a date (2026-12-06) or an RFC 3339 date-time")
+        try:
+            if isinstance(value, datetime):
+                moment = value
+            elif _DATE.fullmatch(value):
+                day = date.fromisoformat(value)
+                moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                if end:
+                    moment += timedelta(days=1)
+            elif _RFC3339.fullmatch(value):
+                moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+            else:
+                raise ValueError(value)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise ValueError(
+                "must be a date (2026-12-06) or an RFC 3339 date-time (2026-12-06T10:00:00Z) "
+                "between the years 1 and 9999"
+            ) from None
+
+    return BeforeValidator(parse)
+
+
+# Both are UTC datetimes once parsed (the route never sees a date).
+WindowStart = Annotated[datetime, _bound(end=False), _WINDOW_SCHEMA]
+WindowEnd = Annotated[datetime, _bound(end=True), _WINDOW_SCHEMA]

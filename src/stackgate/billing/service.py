@@ -4,7 +4,6 @@ list orders, and rate a project's usage. One transaction per call."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,16 +17,9 @@ from stackgate.billing.usage import Period, Size, derive_periods, rated
 from stackgate.core.clock import Clock, SystemClock
 from stackgate.core.context import RequestContext
 from stackgate.core.errors import Forbidden, InvalidInput, NotFound
+from stackgate.core.pagination import PageResult
 
 MAX_WINDOW_DAYS = 366
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPage:
-    orders: list[Order]
-    total: int
-    page: int
-    per_page: int
 
 
 def _event_row(event: Event, now: datetime) -> dict[str, object]:
@@ -145,7 +137,7 @@ class BillingService:
 
     async def list_orders(
         self, ctx: RequestContext, *, user_id: str | None, page: int, per_page: int
-    ) -> OrderPage:
+    ) -> PageResult[Order]:
         """Orders, oldest first (cloud admin only: orders span every user)."""
         if not ctx.is_admin:
             raise Forbidden("listing orders needs the cloud admin role")
@@ -153,7 +145,7 @@ class BillingService:
             repo = OrderRepository(session)
             orders = await repo.list(user_id=user_id, offset=(page - 1) * per_page, limit=per_page)
             total = await repo.count(user_id=user_id)
-        return OrderPage(orders=orders, total=total, page=page, per_page=per_page)
+        return PageResult(items=orders, total=total, page=page, per_page=per_page, next_cursor=None)
 
     async def project_usage(
         self,

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from stackgate import __version__
-from stackgate.billing.messages import InvalidMessage, parse_order
+from stackgate.billing.messages import InvalidMessage, order_problems, parse_order
 from stackgate.core.problem import problem_response, problem_responses
 from stackgate.gateway.billing_publish import BillingPublisher
 from stackgate.gateway.proxy import Upstream
@@ -83,7 +83,8 @@ async def post_billing(request: Request) -> MessagePosted | JSONResponse:
 
     The body must be a JSON object with `user_id` (a non-empty string or an integer),
     `number_of_items` (a positive integer) and `total_amount` (a non-negative decimal with at
-    most two places); numbers may be sent as numeric strings. A valid body is published
+    most two places); numbers may be sent as numeric strings; any other field is refused. A 422
+    names every broken rule and every unknown field at once (`errors`). A valid body is published
     unchanged as a persistent message (message id: the `Idempotency-Key` header, else a new
     UUID) with publisher confirms and `mandatory` set; the answer is 200 only after RabbitMQ
     confirmed it, so an accepted order is never lost, whether or not billing runs. Bad input
@@ -101,6 +102,18 @@ async def post_billing(request: Request) -> MessagePosted | JSONResponse:
         return _refuse(
             request, 422, "validation_error", "Idempotency-Key must be 1-255 visible characters"
         )
+    problems = order_problems(data, allow_unknown=False)
+    if problems:
+        return _refuse(
+            request,
+            422,
+            "validation_error",
+            "; ".join(reason for _, reason, _ in problems),
+            errors=[
+                {"loc": ["body", name], "msg": reason, "type": _ERROR_TYPES[kind]}
+                for name, reason, kind in problems
+            ],
+        )
     message_id = key or str(uuid.uuid4())
     try:
         parse_order(body, message_id=message_id)
@@ -110,8 +123,26 @@ async def post_billing(request: Request) -> MessagePosted | JSONResponse:
     return MessagePosted()
 
 
-def _refuse(request: Request, status: int, code: str, detail: str) -> JSONResponse:
-    return problem_response(request, status=status, code=code, title="Invalid order", detail=detail)
+# The `type`s of pydantic's errors, as every other 422 of the API lists them.
+_ERROR_TYPES = {"missing": "missing", "invalid": "value_error", "unknown": "extra_forbidden"}
+
+
+def _refuse(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    return problem_response(
+        request,
+        status=status,
+        code=code,
+        title="Invalid order",
+        detail=detail,
+        extra={"errors": errors} if errors else None,
+    )
 
 
 for _path in ("/api/billing", "/api/billing/"):

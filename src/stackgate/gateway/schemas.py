@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class BillingOrder(BaseModel):
     """An order for billing, as `POST /api/billing` takes it. Numbers may be JSON numbers or
-    numeric strings; other fields are kept and published with the rest of the body."""
+    numeric strings; any other field is refused (422, naming it)."""
 
     model_config = ConfigDict(
-        extra="allow",
+        extra="forbid",
         json_schema_extra={
             "examples": [{"user_id": "3", "number_of_items": "5", "total_amount": "180"}]
         },

@@ -48,6 +48,12 @@ class ProviderTimeout(ProviderUnavailable):
     """The cloud's API did not answer in time: retryable."""
 
 
+class ProviderMisconfigured(ProviderError):
+    """The provider's configuration names no usable cloud (no credentials, an unknown
+    clouds.yaml entry): found at start-up, where the process refuses to run, rather than by
+    the first operation, which would wait out its deadline."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlavorSpec:
     name: str
@@ -229,7 +235,8 @@ class Provider(Protocol):
         ...
 
     async def start(self) -> None:
-        """Open connections and stores."""
+        """Open connections and stores; raise ProviderMisconfigured when the configuration
+        cannot work (checked without calling the cloud, which may be away for a while)."""
         ...
 
     async def close(self) -> None:

@@ -140,7 +140,7 @@ class OperationHandler(Generic[U, F, D]):
                 and self.waits_for_others(op)
                 and await uow.operations.leased_for_resource(op.resource_id, now=now, exclude=op.id)
             )
-            action, deadline = op.action, op.deadline_at
+            action, deadline, last_word = op.action, op.deadline_at, op.message
             if isinstance(loaded, Outcome):
                 # Decided from the rows alone: record it in this same transaction.
                 await self.record_unloaded(uow, op, loaded, now)
@@ -150,7 +150,11 @@ class OperationHandler(Generic[U, F, D]):
         if busy:
             outcome: Outcome[D] = Outcome(Kind.PROGRESS)
         elif now >= deadline and self.deadline_applies(facts):
-            outcome = Outcome(Kind.FAILED, message=f"{action} did not finish within its deadline")
+            # The cloud's last refusal (retried until now) is the likeliest reason: keep it.
+            reason = f"{action} did not finish within its deadline"
+            outcome = Outcome(
+                Kind.FAILED, message=f"{reason}; last: {last_word}" if last_word else reason
+            )
         else:
             try:
                 outcome = await self.drive(facts)

@@ -58,6 +58,13 @@ class OperationRead(Output):
     created_at: datetime
     finished_at: datetime | None
     fault: FaultRead | None = Field(None, description="Why it failed (failed only).")
+    message: str | None = Field(
+        None,
+        description="While pending or running: the worker's latest word on it, such as what "
+        "it waits for or the cloud's refusal it keeps retrying after until its deadline "
+        "(`cloud unavailable: the cloud refused our credentials ...`); null once it ended "
+        "(a failure's reason is `fault`) or before there is any.",
+    )
 
     @classmethod
     def of(cls, op: Operation) -> OperationRead:
@@ -77,6 +84,7 @@ class OperationRead(Output):
             created_at=op.created_at,
             finished_at=op.finished_at,
             fault=FaultRead(message=op.message or "failed") if failed else None,
+            message=op.message if status not in TERMINAL else None,
         )
 
     @property

@@ -72,7 +72,7 @@ class ServerActionService:
             server.updated_at = now
             uow.operations.add(self._servers.new_operation(ctx, server, name, params, now=now))
             await uow.commit()
-            (detail,) = await details_of(uow.session, [server])
+            (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
         self._servers.wake()
         return detail
 
@@ -143,7 +143,7 @@ class ServerActionService:
         op.finish(OpResult.SUCCESS, now=now)
         uow.operations.add(op)
         await uow.commit()
-        (detail,) = await details_of(uow.session, [server])
+        (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
         return detail
 
     async def snapshot(self, ctx: RequestContext, server_id: str, data: SnapshotCreate) -> Image:

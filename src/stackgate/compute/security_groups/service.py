@@ -70,6 +70,6 @@ class ServerSecurityGroupService:
             uow.operations.add(record)
             server.updated_at = now
             await uow.commit()
-            (detail,) = await details_of(uow.session, [server])
+            (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
         self._servers.wake()
         return detail

@@ -13,8 +13,11 @@ from stackgate.compute.servers.schemas import ServerDetail
 from stackgate.network import public as network
 
 
-async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[ServerDetail]:
-    """Server bodies' extras (addresses, groups, volumes): one query per feature per page."""
+async def details_of(
+    session: AsyncSession, servers: Sequence[Server], *, cloud_admin: bool
+) -> list[ServerDetail]:
+    """Server bodies' extras (addresses, groups, volumes): one query per feature per page;
+    for a cloud admin, also the cloud's own id of each server."""
     ids = [server.id for server in servers]
     if not ids:
         return []
@@ -26,6 +29,7 @@ async def details_of(session: AsyncSession, servers: Sequence[Server]) -> list[S
         found.append(
             ServerDetail(
                 server=server,
+                provider_id=server.provider_id if cloud_admin else None,
                 addresses=dict(net.addresses) if net is not None else {},
                 security_groups=list(net.security_groups) if net is not None else [],
                 volumes=[

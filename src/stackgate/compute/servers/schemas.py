@@ -126,6 +126,7 @@ class ServerDetail:
     addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     security_groups: list[str] = field(default_factory=list)
     volumes: list[dict[str, Any]] = field(default_factory=list)
+    provider_id: str | None = None  # the cloud's id, filled in for cloud admins only
 
     def first_fixed_address(self) -> str | None:
         """The server's first fixed address (the `ip_address` field kept from the seed API)."""
@@ -229,6 +230,12 @@ class ServerRead(Output):
     )
     security_groups: list[SecurityGroupName] = Field(default_factory=list)
     volumes_attached: list[VolumeAttachedRead] = Field(default_factory=list)
+    provider_id: str | None = Field(
+        None,
+        description="The server's id in the cloud behind StackGate (Nova's id, as `openstack "
+        "server show` takes it); shown to cloud admins only, null for everyone else and "
+        "before the cloud has made it.",
+    )
     created_at: datetime
     updated_at: datetime
     launched_at: datetime | None
@@ -245,6 +252,7 @@ class ServerRead(Output):
             row["addresses"] = data.addresses
             row["security_groups"] = [{"name": name} for name in data.security_groups]
             row["volumes_attached"] = data.volumes
+            row["provider_id"] = data.provider_id
             return row
         return _row_of(data)
 

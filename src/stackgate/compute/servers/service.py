@@ -219,7 +219,7 @@ class ServerService:
             )
             server.set_state(VmState.BUILDING, TaskState.SCHEDULING)
             params = await plug(uow, ctx, server, data, image, self._operations)
-            (detail,) = await details_of(uow.session, [server])
+            (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
             server.ip_address = detail.first_fixed_address()
             uow.servers.add(server)
             uow.operations.add(self.new_operation(ctx, server, Action.CREATE, params, now=now))
@@ -244,7 +244,7 @@ class ServerService:
         policy.enforce(ctx, "server:get")
         async with self.reader() as uow:
             server = await self.load(uow, ctx, server_id, deleted=deleted)
-            (detail,) = await details_of(uow.session, [server])
+            (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
             return detail
 
     async def list(
@@ -272,7 +272,7 @@ class ServerService:
         async with self.reader() as uow:
             result = await uow.servers.list(ctx.project_id, filters=filters, page=page)
             # One query per feature for the whole page, never one per server.
-            items = await details_of(uow.session, result.items)
+            items = await details_of(uow.session, result.items, cloud_admin=ctx.is_admin)
         return PageResult(
             items=items,
             total=result.total,
@@ -299,7 +299,7 @@ class ServerService:
                 server.metadata_ = dict(data.metadata)
             server.updated_at = self._clock.now()
             await uow.commit()
-            (detail,) = await details_of(uow.session, [server])
+            (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
             return detail
 
     async def delete(self, ctx: RequestContext, server_id: str) -> ServerDetail:
@@ -308,7 +308,7 @@ class ServerService:
         async with self.uow() as uow:
             server = await self.load(uow, ctx, server_id)
             if server.task_state == TaskState.DELETING:
-                return (await details_of(uow.session, [server]))[0]
+                return (await details_of(uow.session, [server], cloud_admin=ctx.is_admin))[0]
             task = check_action(Action.DELETE, server, is_admin=ctx.is_admin)
             now = self._clock.now()
             for op in await uow.operations.open_for_resource(server.id):
@@ -318,7 +318,7 @@ class ServerService:
             server.updated_at = now
             uow.operations.add(self.new_operation(ctx, server, Action.DELETE, now=now))
             await uow.commit()
-            (detail,) = await details_of(uow.session, [server])
+            (detail,) = await details_of(uow.session, [server], cloud_admin=ctx.is_admin)
         self.wake()
         return detail
 

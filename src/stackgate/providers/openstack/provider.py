@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from stackgate.config import Settings
@@ -49,8 +50,10 @@ class OpenStackProvider:
         )
 
     async def start(self) -> None:
-        """Nothing to open up front: the first call connects, so a process starts (and
-        reports not ready) while the cloud is away."""
+        """Check the configuration (credentials or a clouds.yaml cloud) without calling the
+        cloud: a process refuses to start without one, but starts (and reports not ready)
+        while the cloud is away."""
+        await asyncio.to_thread(self.session.check_config)
 
     async def check(self) -> None:
         """Authenticate and ask Nova for one flavor: the cloud answers, with our credentials."""

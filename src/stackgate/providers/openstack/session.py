@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
+from keystoneauth1 import exceptions as ks_exc
 from openstack.connection import Connection
 from openstack.identity.v3._proxy import Proxy as IdentityProxy
 from tenacity import (
@@ -28,10 +29,34 @@ from tenacity import (
 
 import openstack
 from openstack import exceptions as sdk_exc
-from stackgate.providers.base import ProviderUnavailable
+from stackgate.providers.base import ProviderMisconfigured, ProviderUnavailable
 from stackgate.providers.openstack.errors import translated
 
 T = TypeVar("T")
+
+_HOW = (
+    "set STACKGATE_OS_CLOUD to a cloud of a clouds.yaml (./clouds.yaml, "
+    "~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml, or the file "
+    "OS_CLIENT_CONFIG_FILE names), or the OS_* variables (OS_AUTH_URL, OS_USERNAME, "
+    "OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME)"
+)
+
+
+def misconfigured(
+    cloud: str | None, exc: BaseException | None = None, *, missing: list[str] | None = None
+) -> str:
+    """What is wrong with the provider's configuration, and how to set it, in one line."""
+    if isinstance(exc, ks_exc.MissingRequiredOptions):
+        missing = [option.dest for option in exc.options]
+    if missing:
+        where = f"the clouds.yaml cloud {cloud!r} lacks" if cloud else "the OS_* variables lack"
+        names = missing if cloud else ["OS_" + name.upper() for name in missing]
+        said = f"{where} {', '.join(names)}"
+    else:
+        said = str(getattr(exc, "message", None) or exc).rstrip(".") or type(exc).__name__
+        if cloud:
+            said = f"STACKGATE_OS_CLOUD={cloud}: {said}"
+    return f"STACKGATE_PROVIDER=openstack has no usable cloud: {said}; {_HOW}"
 
 
 class CloudSession:
@@ -73,6 +98,28 @@ class CloudSession:
                     kwargs["cloud"] = self._cloud
                 self._base = openstack.connect(**kwargs)
             return self._base
+
+    def check_config(self) -> None:
+        """Build the configured connection, which reads clouds.yaml and the OS_* variables but
+        calls nothing: ProviderMisconfigured says what is missing."""
+        try:
+            config = self.base().config.config
+        except (sdk_exc.SDKException, ks_exc.ClientException, OSError, ValueError) as exc:
+            raise ProviderMisconfigured(misconfigured(self._cloud, exc)) from exc
+        # keystoneauth's password plugin insists on auth_url alone; the rest would be refused
+        # by the cloud at the first call, long after start-up.
+        auth = config.get("auth") or {}
+        if config.get("auth_type", "password") in ("password", "v3password"):
+            missing = [
+                name
+                for name, keys in (
+                    ("username", ("username", "user_id")),
+                    ("password", ("password",)),
+                )
+                if not any(auth.get(key) for key in keys)
+            ]
+            if missing:
+                raise ProviderMisconfigured(misconfigured(self._cloud, missing=missing))
 
     def keystone_project_id(self, project_id: str) -> str:
         """The Keystone project a StackGate project acts in, made on first use."""
