@@ -192,11 +192,13 @@ class Shell:
 
 def wait_for(url: str, job: Job, within: float = 45) -> httpx.Response:
     """The first 200 from `url`, while the job runs (a person waits for the server to start)."""
-    deadline = time.monotonic() + within
+    started = time.monotonic()
+    deadline = started + within
     while True:
         try:
             answer = httpx.get(url, timeout=2)
             if answer.status_code == 200:
+                print(f"{time.monotonic() - started:5.1f}s  {job.command}  (until {url} answered)")
                 return answer
         except httpx.TransportError:
             pass
@@ -247,7 +249,7 @@ def shell(tmp_path: Path) -> Iterator[Shell]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STACKGATE_", "OS_", "PYTEST"))}
     env.update(
         HOME=str(tmp_path / "home"),
-        STACKGATE_SIM_SPEED="0.2",  # a simulated build takes a second, not five
+        STACKGATE_SIM_SPEED="0.05",  # a simulated build takes a blink, not five seconds
         STACKGATE_PASSWORD_HASH_FAST="true",
     )
     session = Shell(clone, env)
