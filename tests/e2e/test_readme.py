@@ -246,7 +246,11 @@ def shell(tmp_path: Path) -> Iterator[Shell]:
     clone.mkdir()
     (clone / ".venv").symlink_to(Path(sys.executable).parent.parent)
     (tmp_path / "home").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STACKGATE_", "OS_", "PYTEST"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STACKGATE_", "OS_", "PYTEST", "XDG_"))
+    }
     env.update(
         HOME=str(tmp_path / "home"),
         STACKGATE_SIM_SPEED="0.05",  # a simulated build takes a blink, not five seconds
@@ -281,6 +285,11 @@ def test_the_readme_quick_start_and_fake_cloud_work_as_written(shell: Shell) -> 
             generated = re.search(r"demo \(project demo\): (\S+)", serve.output())
             assert generated, f"serve printed no demo password:\n{serve.output()}"
             walk.values["demo password"] = generated.group(1)
+            # "docs at /docs", and http://127.0.0.1:8000/ leads there.
+            assert "/docs/assets/swagger-ui-bundle.js" in httpx.get(base + "/docs").text
+            assert httpx.get(base + "/", headers={"Accept": "text/html"}).headers["location"] == (
+                "/docs"
+            )
             continue
         command = walk.substitute(command)
         if "Ctrl-C" in command:
