@@ -4,7 +4,8 @@ The commands come from README.md itself (the fenced `sh` blocks of those two sec
 README cannot drift from the product. They run in one real bash session, as in a terminal, in a
 fresh directory standing for a clone (its `.venv` is this run's), with HOME there too: nothing of
 the repository's ./data or the user's ~/.config is touched. Only what a person substitutes is
-substituted: free ports for 8000 and 5000 (`STACKGATE_PORT=<port>` before a server command), the
+substituted: free ports for 8000 and 5000 (`STACKGATE_PORT=<port>` before a server command; the
+latest server started stands for its README port, as the one a person is looking at), the
 values a person reads off the screen for `<demo password>`, `<operation id>` and `<id>`, `make
 run` by the command its Makefile recipe runs, and typing the password where `login` asks for it.
 Servers and streams a person leaves running in another terminal run in the background, and a
@@ -217,15 +218,13 @@ class Walk:
     def __init__(self, shell: Shell) -> None:
         self.shell = shell
         self.values: dict[str, str] = {}
-        self.ports: dict[str, int] = {}
-
-    def port(self, default: int) -> int:
-        return self.ports.setdefault(str(default), free_port())
+        self.ports: dict[str, int] = {}  # README port -> the one the server really uses
+        self.servers: list[Job] = []
+        self.watches: list[Job] = []
 
     def substitute(self, command: str) -> str:
-        for default in ("8000", "5000"):
-            if f":{default}" in command:
-                command = command.replace(f":{default}", f":{self.port(int(default))}")
+        for default, port in self.ports.items():
+            command = re.sub(rf":{default}\b", f":{port}", command)
         unknown = set(PLACEHOLDER.findall(command)) - set(self.values)
         assert not unknown, f"the README asks for {unknown}, which this test cannot fill in"
         return PLACEHOLDER.sub(lambda m: self.values[m.group(1)], command)
@@ -263,85 +262,86 @@ def shell(tmp_path: Path) -> Iterator[Shell]:
         session.close()
 
 
+def follow(walk: Walk, command: str) -> None:
+    """One command of the README, as a person runs it, and what the README says it shows."""
+    shell = walk.shell
+    if without_comment(command) == "make run":
+        command = make_recipe("run")
+    command = walk.substitute(command)
+    server = re.search(r"\.venv/bin/stackgate (serve|fakecloud)\b", command)
+    if server and server.group(1) == "fakecloud":
+        # The cloud's port stands for 5000 from now on (OS_AUTH_URL).
+        walk.ports["5000"] = free_port()
+        cloud, url = walk.server(command, walk.ports["5000"])
+        wait_for(url + "/v3", cloud)
+        walk.servers.append(cloud)
+        return
+    if server:
+        # A new StackGate is the one at ":8000" from now on (the other still runs).
+        walk.ports["8000"] = free_port()
+        serve, base = walk.server(command, walk.ports["8000"])
+        ready = wait_for(base + "/health/ready", serve).json()
+        assert {c["name"]: c["status"] for c in ready["checks"]}["provider"] == "up", ready
+        walk.servers.append(serve)
+        generated = re.search(r"demo \(project demo\): (\S+)", serve.output())
+        assert generated, f"serve printed no demo password:\n{serve.output()}"
+        walk.values["demo password"] = generated.group(1)
+        # "docs at /docs", and http://127.0.0.1:8000/ leads there.
+        assert "/docs/assets/swagger-ui-bundle.js" in httpx.get(base + "/docs").text
+        root = httpx.get(base + "/", headers={"Accept": "text/html"})
+        assert root.headers["location"] == "/docs"
+        return
+    if "Ctrl-C" in command:
+        walk.watches.append(shell.background(command))
+        time.sleep(1)  # it connects while the next command starts
+        return
+    typed = walk.values["demo password"] + "\n" if "asks for the password" in command else ""
+    printed = shell.run(command, typed=typed)
+    if "stackgate server create" in command and "--wait" in command:
+        assert "ACTIVE" in printed, printed
+    if "stackgate server list" in command:
+        assert "web-01" in printed, printed
+    if "curl -i -X POST" in command and "/api/v1/vms" in command:
+        assert re.search(r"^HTTP/\S+ 202", printed, re.M), printed
+        operation = re.search(
+            r"^Operation-Location: /api/v1/operations/(\S+)", printed, re.M | re.I
+        )
+        assert operation, printed
+        walk.values["operation id"] = operation.group(1)
+        walk.values["id"] = json.loads(printed.strip().splitlines()[-1])["id"]
+    if "/operations/" in command and "/events" in command:
+        assert "event: operation" in printed, printed
+        assert '"succeeded"' in printed, printed
+    if re.search(r"curl .*/api/v1/vms/\S+\s*(#|$)", command):
+        body = json.loads(printed)
+        assert body["status"] == "ACTIVE", body
+        assert body["ip_address"], body
+    if "openstack server list -f json" in command:
+        listed = {s["Name"]: s["Status"] for s in json.loads(printed)}
+        assert listed.get("vm1") == "ACTIVE", listed
+
+
 def test_the_readme_quick_start_and_fake_cloud_work_as_written(shell: Shell) -> None:
     walk = Walk(shell)
     quick = commands(QUICK_START)
     fake = commands(FAKE_CLOUD)
-    skipped = [c for c in quick + fake if without_comment(c) in NOT_RUN]
-    assert [without_comment(c) for c in skipped] == list(NOT_RUN), (
-        "NOT_RUN names a command the README no longer has"
-    )
+    skipped = [without_comment(c) for c in quick + fake if without_comment(c) in NOT_RUN]
+    assert skipped == list(NOT_RUN), "NOT_RUN names a command the README no longer has"
     print(f"not run (each with its reason): {NOT_RUN}")
 
-    # The quick start: `make run` in one terminal, the client in another.
-    watch: Job | None = None
     for command in quick:
-        bare = without_comment(command)
-        if bare in NOT_RUN:
-            continue
-        if bare == "make run":
-            serve, base = walk.server(make_recipe("run"), walk.port(8000))
-            wait_for(base + "/health/ready", serve)
-            generated = re.search(r"demo \(project demo\): (\S+)", serve.output())
-            assert generated, f"serve printed no demo password:\n{serve.output()}"
-            walk.values["demo password"] = generated.group(1)
-            # "docs at /docs", and http://127.0.0.1:8000/ leads there.
-            assert "/docs/assets/swagger-ui-bundle.js" in httpx.get(base + "/docs").text
-            assert httpx.get(base + "/", headers={"Accept": "text/html"}).headers["location"] == (
-                "/docs"
-            )
-            continue
-        command = walk.substitute(command)
-        if "Ctrl-C" in command:
-            watch = shell.background(command)
-            time.sleep(1)  # it connects while the next command starts
-            continue
-        typed = walk.values["demo password"] + "\n" if "asks for the password" in command else ""
-        printed = shell.run(command, typed=typed)
-        if "server create" in command:
-            assert "ACTIVE" in printed, printed
-        if "server list" in command:
-            assert "web-01" in printed, printed
-        if "curl -i -X POST" in command and "/api/v1/vms" in command:
-            assert re.search(r"^HTTP/\S+ 202", printed, re.M), printed
-            operation = re.search(
-                r"^Operation-Location: /api/v1/operations/(\S+)", printed, re.M | re.I
-            )
-            assert operation, printed
-            walk.values["operation id"] = operation.group(1)
-            walk.values["id"] = json.loads(printed.strip().splitlines()[-1])["id"]
-        if "/operations/" in command and "/events" in command:
-            assert "event: operation" in printed, printed
-            assert '"succeeded"' in printed, printed
-        if re.search(r"/api/v1/vms/\S+\s*(#|$)", command):
-            body = json.loads(printed)
-            assert body["status"] == "ACTIVE", body
-            assert body["ip_address"], body
-    assert watch is not None, "the quick start no longer watches events"
+        if without_comment(command) not in NOT_RUN:
+            follow(walk, command)
+    assert len(walk.servers) == 1 and len(walk.watches) == 1, "the quick start changed shape"
+    (watch,) = walk.watches
     assert shell.interrupt(watch) == 130  # Ctrl-C: "interrupted"
     seen = watch.output()
     assert "compute.instance" in seen and "web-01" in seen, seen
 
-    # The fake cloud, then StackGate on top of it (on a port of its own: the quick start's
-    # server still runs).
-    servers = []
+    # The fake cloud, then StackGate on top of it.
     for command in fake:
-        command = walk.substitute(command)
-        if ".venv/bin/stackgate fakecloud" in command:
-            cloud, url = walk.server(command, walk.port(5000))
-            wait_for(url + "/v3", cloud)
-            servers.append("fakecloud")
-        elif ".venv/bin/stackgate serve" in command:
-            on_fake, url = walk.server(command, free_port())
-            ready = wait_for(url + "/health/ready", on_fake).json()
-            assert {c["name"]: c["status"] for c in ready["checks"]}["provider"] == "up", ready
-            servers.append("serve")
-        else:
-            printed = shell.run(command)
-            if "server list -f json" in command:
-                listed = {s["Name"]: s["Status"] for s in json.loads(printed)}
-                assert listed.get("vm1") == "ACTIVE", listed
-    assert servers == ["fakecloud", "serve"], servers
-    for job in shell.jobs:
-        if job is not watch:
-            os.killpg(job.pid, 0)  # every server still runs: none died on the way
+        if without_comment(command) not in NOT_RUN:
+            follow(walk, command)
+    assert len(walk.servers) == 3, "the fake cloud and StackGate on it did not both start"
+    for job in walk.servers:
+        os.killpg(job.pid, 0)  # every server still runs: none died on the way
