@@ -15,6 +15,7 @@ from stackgate.billing.routes import router as billing_router
 from stackgate.bootstrap import Container, bootstrap
 from stackgate.config import Settings
 from stackgate.core.deps import cloud_available, refuse_nul
+from stackgate.core.docs import install_docs
 from stackgate.core.health import router as health_router
 from stackgate.core.logging import configure_logging
 from stackgate.core.middleware import (
@@ -92,6 +93,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     if container is not None:
         app.state.container = container
@@ -102,6 +105,7 @@ def create_app(
     # The routers whose changes the worker carries to the cloud.
     cloud_work = [Depends(cloud_available)]
     app.include_router(health_router)
+    install_docs(app)
     for feature in FEATURES:
         for router in feature.routers():
             app.include_router(router)

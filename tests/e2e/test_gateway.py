@@ -107,6 +107,17 @@ class TestGatewayInFrontOfTheApi:
             assert too_big.status_code == 413
             assert too_big.json()["code"] == "payload_too_large"
 
+            # The gateway's /docs is the API's: its paths and its OAuth2 login, from the package.
+            mine = (await via.get("/openapi.json")).json()
+            theirs = (await direct.get("/openapi.json")).json()
+            assert mine["paths"]["/api/v1/vms"] == theirs["paths"]["/api/v1/vms"]
+            assert mine["components"]["securitySchemes"] == theirs["components"]["securitySchemes"]
+            assert "/api/billing" in mine["paths"]
+            docs = await via.get("/docs")
+            assert "/docs/assets/swagger-ui-bundle.js" in docs.text
+            assert (await via.get("/docs/assets/swagger-ui-bundle.js")).status_code == 200
+            assert (await via.get("/")).json()["docs"] == "/docs"
+
             api_process.signal(signal.SIGKILL)
             await api_process.wait(10)
             started = time.monotonic()

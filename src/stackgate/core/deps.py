@@ -22,11 +22,17 @@ class Authenticator(Protocol):
 
 
 # The scheme behind the /docs Authorize button: the OAuth2 password form at /api/v1/auth/token.
+# Projects are not declared as scopes: Swagger UI shows declared scopes as a fixed list of
+# checkboxes, the document is public, and projects differ per installation and per user. So
+# /docs takes the project in its free-text client_id field; other OAuth2 clients may send the
+# scope `project:<name>`.
+PROJECT_SCOPE_PREFIX = "project:"
 _bearer = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
     auto_error=False,
-    description="Log in with your username and password; put the project name in `scope` "
-    "(or leave it empty when you belong to one project only).",
+    description="Log in with your username and password. Member of several projects? Type the "
+    "project's name (or id) in `client_id` and leave `client_secret` empty; with one project, "
+    "leave both empty. (OAuth2 clients may send the scope `project:<name>` instead.)",
 )
 
 

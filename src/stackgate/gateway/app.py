@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stackgate import __version__
 from stackgate.config import Settings
+from stackgate.core.docs import install_docs
 from stackgate.core.logging import configure_logging
 from stackgate.core.problem import install_problem_handlers
 from stackgate.gateway import routes
@@ -63,8 +64,9 @@ The StackGate gateway: the one entry point of a StackGate installation.
 - Every answer carries `X-Request-ID` (yours, or a new one, also passed upstream). Requests under
   `/api/` are rate limited per client (the bearer token's subject, else the client address) and
   answer `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; past the limit,
-  429 with `Retry-After`. Bodies over the configured limit answer 413. Errors are RFC 9457
-  `application/problem+json` with a stable `code`.
+  429 with `Retry-After`. Bodies over the configured limit answer 413. A service behind the
+  gateway that is unreachable answers 502, one that is too slow 504, both with `Retry-After`.
+  Errors are RFC 9457 `application/problem+json` with a stable `code`.
 """
 
 
@@ -202,14 +204,23 @@ def create_gateway(
         description=DESCRIPTION,
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.gateway = state
     install_problem_handlers(app)
     app.include_router(routes.health_router)
+    install_docs(app)
     app.include_router(routes.billing_router)
     if state.billing is not None:
+        # A remote API's document (below) holds billing's paths: no catch-all stands in for them.
         app.include_router(
-            routes.forwarding_router(BILLING_PREFIX, "billing", routes.BILLING_DESCRIPTION)
+            routes.forwarding_router(
+                BILLING_PREFIX,
+                "billing",
+                routes.BILLING_DESCRIPTION,
+                documented=state.api is None,
+            )
         )
     elif mounted_billing is None and mounted_api is None:
         app.add_api_route(
@@ -218,9 +229,14 @@ def create_gateway(
             methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             include_in_schema=False,
         )
+    sources = [_given(mounted) for mounted in (mounted_api, mounted_billing) if mounted]
     if state.api is not None:
-        app.include_router(routes.forwarding_router(API_PREFIX, "api", routes.API_DESCRIPTION))
-    app.openapi = _merged_openapi(app, [m for m in (mounted_api, mounted_billing) if m])  # type: ignore[method-assign]
+        # Documented by the API's own paths (below), not by the catch-all that forwards them.
+        app.include_router(
+            routes.forwarding_router(API_PREFIX, "api", routes.API_DESCRIPTION, documented=False)
+        )
+        sources.append(_remote_api_document(settings, billing=state.billing is not None))
+    app.openapi = _merged_openapi(app, sources)  # type: ignore[method-assign]
 
     app.add_middleware(
         MountedDispatch,
@@ -254,8 +270,13 @@ async def _billing_not_configured(request: Request) -> None:
     )
 
 
-def _merged_openapi(app: FastAPI, mounted: list[FastAPI]) -> Callable[[], dict[str, Any]]:
-    """The gateway's own document, plus every path of the apps mounted in this process."""
+def _merged_openapi(
+    app: FastAPI, sources: list[Callable[[], FastAPI]]
+) -> Callable[[], dict[str, Any]]:
+    """The gateway's own document plus every /api/v1 path of the apps behind it, so /docs
+    describes (and authorizes) the whole API wherever it runs. `sources` give the apps: those
+    mounted in this process, or, when the API runs elsewhere, the same API built here for its
+    document only (never started: no database, no worker)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -266,15 +287,33 @@ def _merged_openapi(app: FastAPI, mounted: list[FastAPI]) -> Callable[[], dict[s
             description=app.description,
             routes=app.routes,
         )
-        for inner in mounted:
-            other = inner.openapi()
-            paths = document.setdefault("paths", {})
+        paths = document.setdefault("paths", {})
+        components = document.setdefault("components", {})
+        for source in sources:
+            other = source().openapi()
             for path, item in other.get("paths", {}).items():
-                paths.setdefault(path, item)  # the gateway's own /health answers stay its own
-            components = document.setdefault("components", {})
+                # Only what the gateway routes to it: its own /health answers stay its own.
+                if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+                    paths.setdefault(path, item)
             for kind, entries in other.get("components", {}).items():
                 components.setdefault(kind, {}).update(entries)
         app.openapi_schema = document
         return document
 
     return openapi
+
+
+def _given(app: FastAPI) -> Callable[[], FastAPI]:
+    return lambda: app
+
+
+def _remote_api_document(settings: Settings, *, billing: bool) -> Callable[[], FastAPI]:
+    """The API app (with billing's routes when the gateway routes billing), built on the first
+    request for /openapi.json: the gateway describes what STACKGATE_API_URL serves."""
+
+    def build() -> FastAPI:
+        from stackgate.app import create_app
+
+        return create_app(settings, run_worker=False, billing=billing)
+
+    return build

@@ -222,9 +222,12 @@ _FORWARDED[504] = {
 }
 
 
-def forwarding_router(prefix: str, upstream: str, described: str) -> APIRouter:
-    """One documented catch-all route per method under `prefix`, forwarding to `upstream`
-    (an attribute of Gateway: "api" or "billing")."""
+def forwarding_router(
+    prefix: str, upstream: str, described: str, *, documented: bool = True
+) -> APIRouter:
+    """One catch-all route per method under `prefix`, forwarding to `upstream` (an attribute of
+    Gateway: "api" or "billing"); `documented` puts them in the OpenAPI document (not when the
+    upstream's own paths are there)."""
     router = APIRouter(tags=[upstream])
 
     async def forward(request: Request, path: str) -> Response:
@@ -243,7 +246,7 @@ def forwarding_router(prefix: str, upstream: str, described: str) -> APIRouter:
             "unchanged, and the answer (status, headers such as Location, Retry-After and "
             "X-Request-ID, and the body, streamed) comes back unchanged. An unreachable "
             "upstream answers 502, a slow one 504, both with Retry-After.",
-            include_in_schema=method in _METHODS,
+            include_in_schema=documented and method in _METHODS,
             responses=_FORWARDED,
         )
     return router
@@ -252,7 +255,7 @@ def forwarding_router(prefix: str, upstream: str, described: str) -> APIRouter:
 API_DESCRIPTION = (
     "Routed to the control-plane API (`stackgate api`, STACKGATE_API_URL): servers, volumes, "
     "networks, ports, floating IPs, security groups, flavors, images, identity, quotas and the "
-    "audit trail. Its own document at STACKGATE_API_URL/docs describes every path."
+    "audit trail."
 )
 BILLING_DESCRIPTION = (
     "Routed to the billing service (`stackgate billing`, STACKGATE_BILLING_URL): orders and "

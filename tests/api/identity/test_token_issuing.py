@@ -4,6 +4,7 @@ login gets."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -81,6 +82,74 @@ class TestIssuing:
         assert response.json()["roles"] == ["reader"]
 
     @pytest.mark.parametrize(
+        ("form", "headers"),
+        [
+            ({"scope": "project:bravo"}, {}),
+            ({"scope": "bravo"}, {}),
+            ({"client_id": "bravo"}, {}),
+            # Swagger UI's default: its client_id field as the user of a Basic header.
+            ({}, {"Authorization": "Basic " + base64.b64encode(b"bravo:").decode()}),
+        ],
+        ids=["project-scope", "bare-scope", "client-id", "basic-client-id"],
+    )
+    async def test_the_docs_form_names_one_of_two_projects(
+        self,
+        anonymous_client: httpx.AsyncClient,
+        cast: Cast,
+        tenant_a: Tenant,
+        tenant_b: Tenant,
+        form: dict[str, str],
+        headers: dict[str, str],
+    ) -> None:
+        member = tenant_a.member
+        await cast.grant(tenant_b.project_id, str(member.user_id), "reader")
+        login = {"username": str(member.name), "password": PASSWORD, **form}
+        response = await anonymous_client.post("/api/v1/auth/token", data=login, headers=headers)
+        assert response.status_code == 200, response.text
+        token = response.json()
+        assert token["project"] == {"id": tenant_b.project_id, "name": "bravo"}
+        assert token["roles"] == ["reader"]
+        # Naming none answers as the JSON login does; alpha is still reachable by name.
+        bare = {"username": str(member.name), "password": PASSWORD}
+        response = await anonymous_client.post("/api/v1/auth/token", data=bare)
+        assert_problem(response, 401, "invalid_credentials")
+        response = await anonymous_client.post(
+            "/api/v1/auth/token", data={**bare, "scope": "openid project:alpha"}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["project"]["id"] == tenant_a.project_id
+
+    @pytest.mark.parametrize(
+        ("form", "headers", "field"),
+        [
+            ({"scope": "project:alpha project:bravo"}, {}, "scope"),
+            ({"scope": "project:"}, {}, "scope"),
+            ({"scope": "alpha bravo"}, {}, None),  # no project named: the only one, or 401
+            ({}, {"Authorization": "Basic not*base64"}, "Authorization"),
+        ],
+        ids=["two-projects", "empty-project", "two-bare-words", "bad-basic"],
+    )
+    async def test_a_form_naming_no_single_project_is_refused(
+        self,
+        anonymous_client: httpx.AsyncClient,
+        cast: Cast,
+        tenant_a: Tenant,
+        tenant_b: Tenant,
+        form: dict[str, str],
+        headers: dict[str, str],
+        field: str | None,
+    ) -> None:
+        member = tenant_a.member
+        await cast.grant(tenant_b.project_id, str(member.user_id), "reader")
+        login = {"username": str(member.name), "password": PASSWORD, **form}
+        response = await anonymous_client.post("/api/v1/auth/token", data=login, headers=headers)
+        if field is None:
+            assert_problem(response, 401, "invalid_credentials")
+            return
+        problem = assert_problem(response, 400, "invalid_input")
+        assert field in problem["detail"], problem
+
+    @pytest.mark.parametrize(
         "body",
         [
             {"username": "demo", "password": "wrong-password", "project": "demo"},
@@ -142,3 +211,5 @@ class TestIssuing:
         schemes = schema["components"]["securitySchemes"]
         flows = [s["flows"]["password"]["tokenUrl"] for s in schemes.values() if "flows" in s]
         assert flows == ["/api/v1/auth/token"]
+        (scheme,) = schemes.values()
+        assert "client_id" in scheme["description"]
