@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import Depends, FastAPI
 from starlette.types import Scope
 
@@ -38,22 +38,18 @@ to N seconds for the end state, and `Idempotency-Key` to make a create safe to r
 
 
 def announce(seeded: SeedResult) -> None:
-    """Print passwords made up at the first start, once (they are stored only hashed)."""
-    lines = [
-        f"  {who}: {password}"
-        for who, password in (
-            ("admin (project admin)", seeded.admin_password),
-            ("demo (project demo)", seeded.demo_password),
-        )
+    """Passwords made up at the first start, once (they are stored only hashed): a warning,
+    so that it is written at any log level, in the process's one log format."""
+    shown = {
+        who: password
+        for who, password in (("admin", seeded.admin_password), ("demo", seeded.demo_password))
         if password
-    ]
-    if lines:
-        print(
-            "StackGate first start: generated passwords (shown only now):",
-            *lines,
-            sep="\n",
-            file=sys.stderr,
-            flush=True,
+    }
+    if shown:
+        structlog.get_logger("stackgate").warning(
+            "first start: generated passwords, shown only now (reset one with "
+            "`stackgate admin reset-password USER`)",
+            **{f"{who}_password": password for who, password in shown.items()},
         )
 
 

@@ -83,10 +83,21 @@ async def get(asgi: Any, path: str) -> httpx.Response:
         return await http.get(path, headers={"X-Request-ID": "req-once"})
 
 
+@pytest.fixture
+def fresh_access_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loggers are cached on first use (as in production): one an earlier test used under the
+    tests' WARNING level would drop these INFO lines, so the middlewares get fresh ones."""
+    monkeypatch.setattr("stackgate.core.middleware.log", structlog.get_logger("stackgate.access"))
+    monkeypatch.setattr(
+        "stackgate.gateway.middleware.log", structlog.get_logger("stackgate.gateway.access")
+    )
+
+
 def access_lines(err: str) -> list[dict[str, Any]]:
     return [p for p in lines(err) if p.get("request_id") == "req-once" and "status" in p]
 
 
+@pytest.mark.usefixtures("fresh_access_loggers")
 async def test_serve_logs_a_request_once(capsys: pytest.CaptureFixture[str]) -> None:
     """`stackgate serve`: the API mounted under the gateway, in one process."""
     configure_logging("INFO", json=True)
@@ -98,6 +109,7 @@ async def test_serve_logs_a_request_once(capsys: pytest.CaptureFixture[str]) -> 
     assert line["status"] == 204 and line["duration_ms"] >= 0
 
 
+@pytest.mark.usefixtures("fresh_access_loggers")
 async def test_the_api_alone_logs_its_requests(capsys: pytest.CaptureFixture[str]) -> None:
     """`stackgate api` (behind a gateway in another process): its own line."""
     configure_logging("INFO", json=True)

@@ -29,6 +29,7 @@ from stackgate.config import Settings
 from stackgate.core.clock import Clock
 from stackgate.core.db import create_engine, create_sessionmaker, ensure_sqlite_dir
 from stackgate.core.deps import Authenticator
+from stackgate.core.docs import install_docs
 from stackgate.core.errors import ServiceUnavailable
 from stackgate.core.logging import configure_logging
 from stackgate.core.middleware import RequestIdMiddleware
@@ -128,7 +129,10 @@ def billing_api(
         description="Orders from billing_queue and rated usage from the event stream.",
         lifespan=lifespan,
         dependencies=[Depends(_started)],
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     if runtime is not None:
         app.state.billing = runtime
         app.state.consumers = consumers

@@ -75,24 +75,9 @@ def _shown_url(url: str) -> str:
         return url
 
 
-def _announce(seeded: Any) -> None:
-    """Passwords made up at the first start, once (they are stored only hashed): a warning, so
-    that it is written at any log level."""
-    shown = {
-        who: password
-        for who, password in (("admin", seeded.admin_password), ("demo", seeded.demo_password))
-        if password
-    }
-    if shown:
-        _log().warning(
-            "first start: generated passwords, shown only now (reset one with "
-            "`stackgate admin reset-password USER`)",
-            **{f"{who}_password": password for who, password in shown.items()},
-        )
-
-
 def _migrate(settings: Settings) -> None:
     """Upgrade the schema, then seed what a first start needs (admin, demo, signing key)."""
+    from stackgate.app import announce
     from stackgate.bootstrap import bootstrap
     from stackgate.migrate import upgrade
 
@@ -101,7 +86,7 @@ def _migrate(settings: Settings) -> None:
     async def seed() -> None:
         container = bootstrap(settings)
         try:
-            _announce(await container.prepare_identity())
+            announce(await container.prepare_identity())
         finally:
             await container.engine.dispose()
 
