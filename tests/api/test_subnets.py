@@ -139,3 +139,35 @@ class TestReadUpdateDelete:
     async def test_public_subnet_is_not_the_members(self, client: httpx.AsyncClient) -> None:
         response = await client.delete(f"/api/v1/subnets/{PUBLIC_SUBNET_ID}")
         assert response.status_code == 403
+
+
+class TestNetworkByName:
+    async def test_a_subnet_a_port_and_a_path_take_the_networks_name(
+        self, client: httpx.AsyncClient, container: Container
+    ) -> None:
+        network = await create_network(client, name="by-name-net")
+        subnet = await client.post(
+            "/api/v1/subnets", json={"network_id": "by-name-net", "cidr": "192.168.9.0/24"}
+        )
+        assert subnet.status_code == 202, subnet.text
+        assert subnet.json()["network_id"] == network["id"]
+        await settle(container)
+        port = await client.post("/api/v1/ports", json={"network_id": "by-name-net"})
+        assert port.status_code == 202, port.text
+        assert port.json()["network_id"] == network["id"]
+        assert (await get(client, "/api/v1/networks/by-name-net"))["id"] == network["id"]
+
+    async def test_a_name_two_networks_share_must_be_the_id(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        for _ in range(2):
+            await create_network(client, name="twin-net")
+        refused = await client.post(
+            "/api/v1/subnets", json={"network_id": "twin-net", "cidr": "192.168.10.0/24"}
+        )
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "ambiguous_reference"
+        missing = await client.post(
+            "/api/v1/subnets", json={"network_id": "no-such-net", "cidr": "192.168.11.0/24"}
+        )
+        assert missing.status_code == 404

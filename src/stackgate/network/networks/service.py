@@ -147,7 +147,14 @@ def may_see(ctx: RequestContext, network: Network) -> bool:
 
 
 async def visible_network(uow: NetworkUoW, ctx: RequestContext, ref: str) -> Network:
+    """A network the caller may see, by id or (as users think of them) by its name; a name
+    several visible networks share must be given as the id."""
     network = await uow.networks.network(ref)
+    if network is None:
+        named = await uow.networks.find_networks(None if ctx.is_admin else ctx.project_id, ref)
+        if len(named) > 1:
+            raise AmbiguousReference("network_id", ref, "network")
+        network = named[0] if named else None
     if network is None or not may_see(ctx, network) or await deleting(uow, network.id):
         raise NetworkNotFound(ref)
     return network
