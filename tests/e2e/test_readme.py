@@ -283,7 +283,7 @@ def follow(walk: Walk, command: str) -> None:
         ready = wait_for(base + "/health/ready", serve).json()
         assert {c["name"]: c["status"] for c in ready["checks"]}["provider"] == "up", ready
         walk.servers.append(serve)
-        generated = re.search(r"demo \(project demo\): (\S+)", serve.output())
+        generated = re.search(r'"demo_password": "([^"]+)"', serve.output())
         assert generated, f"serve printed no demo password:\n{serve.output()}"
         walk.values["demo password"] = generated.group(1)
         # "docs at /docs", and http://127.0.0.1:8000/ leads there.

@@ -86,9 +86,12 @@ class TestServers:
         await ok(tenant_a.member.http.post("/api/v1/vms", json={**body, "name": "alpha-2"}))
         await container.runner.drain()
         for b in tenant_b.personas:
+            # Deleted servers are listed to the cloud admin only (Nova): B is refused outright.
+            refused = await b.http.get("/api/v1/vms", params={"status": "DELETED"})
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["code"] == "deleted_servers_admin_only"
             for params in (
                 {},
-                {"status": "DELETED"},
                 {"status": "ACTIVE"},
                 {"name": "alpha"},
                 {"image": "cirros-0.6"},
