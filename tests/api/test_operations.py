@@ -95,8 +95,8 @@ async def test_another_projects_operation_is_not_found(
 
 
 async def test_a_request_that_queues_nothing_has_no_link(client: httpx.AsyncClient) -> None:
-    renamed = await client.post("/api/v1/vms", json=SERVER)
-    server_id = renamed.json()["id"]
+    created = await client.post("/api/v1/vms", json=SERVER)
+    server_id = created.json()["id"]
     updated = await client.patch(f"/api/v1/vms/{server_id}", json={"name": "op-renamed"})
     assert updated.status_code == 200
     assert "Operation-Location" not in updated.headers

@@ -71,6 +71,7 @@ class RequestIdMiddleware:
                 structlog.contextvars.unbind_contextvars("request_id")
 
 
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPERATION_LOCATION = b"operation-location"
 
 
@@ -120,7 +121,6 @@ class OperationLinkMiddleware:
             await self.app(scope, receive, send_with_link)
 
 
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 
 

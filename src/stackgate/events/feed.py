@@ -184,10 +184,10 @@ class EventFeed:
         return Position(0, 0) if row is None else Position(int(row[0]), int(row[1]))
 
     async def read(
-        self, flt: EventFilter, *, after: int, until: int | None = None, limit: int | None = None
+        self, flt: EventFilter, *, after: int, until: int | None = None
     ) -> tuple[list[StreamEvent], int]:
-        """Numbered events after `after` (up to `until`) that match; and how far it read, to
-        continue from (a page may hold no match)."""
+        """One page of numbered events after `after` (up to `until`) that match; and how far
+        it read, to continue from (a page may hold no match)."""
         stmt = select(OutboxEvent).where(OutboxEvent.seq > after)
         if until is not None:
             stmt = stmt.where(OutboxEvent.seq <= until)
@@ -195,14 +195,13 @@ class EventFeed:
             stmt = stmt.where(OutboxEvent.project_id == flt.project_id)
         if flt.resource_id is not None:
             stmt = stmt.where(OutboxEvent.resource_id == flt.resource_id)
-        stmt = stmt.order_by(OutboxEvent.seq).limit(limit or self._page_size)
+        stmt = stmt.order_by(OutboxEvent.seq).limit(self._page_size)
         async with self._sessionmaker() as session:
             rows = [StreamEvent.of(row) for row in (await session.scalars(stmt)).all()]
-        if not rows:
-            return [], after if until is None else until
-        reached = (
-            rows[-1].seq if len(rows) == (limit or self._page_size) else (until or rows[-1].seq)
-        )
+        if len(rows) == self._page_size:
+            reached = rows[-1].seq  # more may follow
+        else:
+            reached = until if until is not None else rows[-1].seq if rows else after
         return [e for e in rows if flt.matches(e)], reached
 
     # subscribing
